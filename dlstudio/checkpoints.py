@@ -1,0 +1,180 @@
+"""Checkpoints: safetensors weights plus a JSON sidecar, written atomically; loading never unpickles.
+
+A checkpoint ``NAME`` is two files: ``NAME.safetensors`` (tensors) and ``NAME.json`` (architecture id,
+plugin, classes, preprocessing, spec...). Each is written to a temporary file, flushed to disk and
+renamed over the old one, so a crash or a full disk leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+FORMAT = "dlstudio-checkpoint/1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint or weights file that cannot be used; the message says why."""
+
+
+def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _tensors_for_saving(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # safetensors refuses tensors sharing storage (tied weights); independent contiguous CPU copies fit.
+    return {k: v.detach().to("cpu").clone().contiguous() for k, v in state.items()}
+
+
+def save_checkpoint(stem: Path, state: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json``; return the weights path."""
+    weights = stem.with_suffix(".safetensors")
+    payload = save(_tensors_for_saving(state))
+    atomic_write(weights, lambda fh: fh.write(payload))
+    sidecar = {"format": FORMAT, **meta}
+    text = json.dumps(sidecar, indent=2, default=str).encode()
+    atomic_write(stem.with_suffix(".json"), lambda fh: fh.write(text))
+    return weights
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.exists():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{sidecar} is not valid JSON ({exc}); the checkpoint's description is lost") from None
+    return data if isinstance(data, dict) else {}
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and sidecar of a checkpoint (``.safetensors``) or a ``.pt``/``.pth`` state dict."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist")
+    if path.suffix in (".pt", ".pth", ".bin"):
+        return load_torch_state_dict(path), read_sidecar(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is corrupt or truncated and cannot be loaded ({exc})") from None
+    return tensors, read_sidecar(path)
+
+
+def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A ``.pt``/``.pth`` state dict, loaded with ``weights_only=True``: no code in the file runs."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} was refused: it holds pickled Python objects, not just tensors, and loading it could "
+            f"run arbitrary code. Re-save it as a state dict (torch.save(model.state_dict(), ...)). "
+            f"Detail: {str(exc).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable PyTorch file ({exc})") from None
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]  # a common training-script layout
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict of tensors")
+    return dict(obj)
+
+
+def apply_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "") -> None:
+    """Load ``state`` into ``model``, or say exactly which keys and shapes do not fit."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or mismatched:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", mismatched)):
+            if items:
+                more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+                parts.append(f"{label}: {', '.join(items[:5])}{more}")
+        where = f"{source} " if source else ""
+        raise CheckpointError(f"the weights in {where}do not fit this architecture — " + "; ".join(parts))
+    model.load_state_dict(state)
+
+
+# -- training state (optimisers, schedulers) -------------------------------------------------------
+# Optimiser state is a nested structure of tensors and numbers. Tensors go to safetensors under their
+# path; the rest to JSON with placeholders, so resuming never needs pickle either.
+
+
+def flatten_state(obj: Any, prefix: str = "", tensors: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict]:
+    tensors = {} if tensors is None else tensors
+    if isinstance(obj, torch.Tensor):
+        tensors[prefix] = obj
+        return {"__tensor__": prefix}, tensors
+    if isinstance(obj, Mapping):
+        return {
+            "__dict__": [[_key(k), flatten_state(v, f"{prefix}/{k}", tensors)[0]] for k, v in obj.items()]
+        }, tensors
+    if isinstance(obj, (list, tuple)):
+        items = [flatten_state(v, f"{prefix}/{i}", tensors)[0] for i, v in enumerate(obj)]
+        return ({"__tuple__": items} if isinstance(obj, tuple) else items), tensors
+    return obj, tensors
+
+
+def unflatten_state(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        if "__dict__" in obj:
+            return {_unkey(k): unflatten_state(v, tensors) for k, v in obj["__dict__"]}
+        if "__tuple__" in obj:
+            return tuple(unflatten_state(v, tensors) for v in obj["__tuple__"])
+    if isinstance(obj, list):
+        return [unflatten_state(v, tensors) for v in obj]
+    return obj
+
+
+def _key(k: Any) -> Any:
+    return {"int": k} if isinstance(k, int) else k
+
+
+def _unkey(k: Any) -> Any:
+    return k["int"] if isinstance(k, dict) else k
+
+
+def save_train_state(stem: Path, state: Mapping[str, Any]) -> None:
+    structure, tensors = flatten_state(state)
+    payload = save(_tensors_for_saving(tensors)) if tensors else save({})
+    atomic_write(stem.with_suffix(".safetensors"), lambda fh: fh.write(payload))
+    text = json.dumps(structure).encode()
+    atomic_write(stem.with_suffix(".json"), lambda fh: fh.write(text))
+
+
+def load_train_state(stem: Path) -> dict[str, Any]:
+    try:
+        tensors = load_file(str(stem.with_suffix(".safetensors")))
+        structure = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"the training state {stem} is missing or corrupt ({exc})") from None
+    return unflatten_state(structure, tensors)

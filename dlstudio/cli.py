@@ -1,0 +1,154 @@
+"""``dlstudio``: the window by default; ``train``, ``recipes``, ``runs``, ``plugins`` and plugins' commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from dlstudio import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] == "gui":
+        from dlstudio.gui.app import main as gui_main
+
+        return gui_main(argv[1:])
+    from dlstudio.home import HomeError
+    from dlstudio.studio import Studio
+
+    try:
+        studio = Studio.open()
+    except HomeError as exc:
+        print(f"dlstudio: {exc}", file=sys.stderr)
+        return 2
+    parser = build_parser(studio)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args, studio)
+    except KeyboardInterrupt:
+        print("\ndlstudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from dlstudio.errors import USER_ERRORS
+
+        if isinstance(exc, USER_ERRORS):
+            print(f"dlstudio: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def build_parser(studio: Any) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlstudio", description="Point-and-click deep learning (and its CLI).")
+    parser.add_argument("--version", action="version", version=f"dlstudio {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("gui", help="open the window (the default)")
+    p.set_defaults(handler=lambda a, s: 0)
+
+    p = sub.add_parser("train", help="train from a spec file or a recipe, headless")
+    p.add_argument("spec", nargs="?", help="a run spec (.toml)")
+    p.add_argument("--recipe", help="start from a plugin's recipe (see `dlstudio recipes`)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec key, e.g. train.epochs=3 or model.params.dropout=0.2")
+    p.add_argument("--device", help="override [run] device (cpu, cuda:0, mps, auto)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per epoch and a summary")
+    p.add_argument("--resume", metavar="RUN_ID", help="resume an unfinished run from its last checkpoint")
+    p.add_argument("--save-spec", metavar="PATH", help="write the resolved spec to PATH and exit")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("recipes", help="list the ready-made run specs plugins provide")
+    p.add_argument("--show", metavar="NAME", help="print one recipe as a spec file")
+    p.set_defaults(handler=_recipes)
+
+    p = sub.add_parser("runs", help="list the run store")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_runs)
+
+    p = sub.add_parser("plugins", help="list plugins with version, source and status")
+    p.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of failed plugins")
+    p.set_defaults(handler=_plugins)
+
+    for command in studio.registry.commands:
+        p = sub.add_parser(command.name, help=command.help)
+        command.add_arguments(p)
+        p.set_defaults(handler=lambda a, s, _c=command: _c.run(a, s))
+    return parser
+
+
+def _train(args: argparse.Namespace, studio: Any) -> int:
+    from dlstudio.cli_progress import ProgressPrinter
+    from dlstudio.runner import Run, run_to_end
+    from dlstudio.spec import RunSpec, SpecError
+
+    overrides = list(args.overrides) + ([f"run.device={json.dumps(args.device)}"] if args.device else [])
+    if args.resume:
+        run = Run.resume(studio, args.resume)
+    else:
+        if bool(args.spec) == bool(args.recipe):
+            raise SpecError("give either a spec file or --recipe NAME (see `dlstudio recipes`)")
+        if args.recipe:
+            spec = studio.recipe_spec(args.recipe, overrides)
+        else:
+            spec = RunSpec.load(args.spec)
+            spec = spec.with_overrides(overrides) if overrides else spec
+        if args.save_spec:
+            spec.save(args.save_spec)
+            print(f"wrote {args.save_spec}")
+            return 0
+        run = Run(studio, spec)
+    printer = ProgressPrinter(json_lines=args.json)
+    ended = run_to_end(run, printer)
+    printer.close()
+    return 0 if ended.status in ("completed", "stopped") else 1
+
+
+def _recipes(args: argparse.Namespace, studio: Any) -> int:
+    if args.show:
+        print(studio.recipe_spec(args.show).to_toml())
+        return 0
+    recipes = sorted(studio.registry.recipes, key=lambda r: r.id)
+    if not recipes:
+        print("no recipes: no enabled plugin provides one (see `dlstudio plugins`)")
+        return 0
+    width = max(len(r.id) for r in recipes)
+    for r in recipes:
+        reported = f"  [reported: {r.reported_result}]" if r.reported_result else ""
+        print(f"{r.id:<{width}}  {r.title}{reported}  ({r.plugin})")
+    return 0
+
+
+def _runs(args: argparse.Namespace, studio: Any) -> int:
+    rows = studio.store.list_runs()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
+        return 0
+    if not rows:
+        print(f"no runs yet in {studio.store.path}")
+        return 0
+    print(f"{'ID':<22} {'STATUS':<11} {'EPOCHS':>7} {'BEST':>12}  {'DEVICE':<7} MODEL / DATASET")
+    for r in rows:
+        best = f"{r.best_value:.4f}" if r.best_value is not None else "-"
+        print(f"{r.id:<22} {r.status:<11} {r.epochs_done:>3}/{r.epochs:<3} {best:>12}  {r.device:<7} "
+              f"{r.model} / {r.dataset}")
+    return 0
+
+
+def _plugins(args: argparse.Namespace, studio: Any) -> int:
+    for rec in studio.plugins:
+        line = f"{rec.name:<16} {rec.version or '-':<9} {rec.status:<9} {rec.source}"
+        print(line)
+        if rec.error:
+            print(f"    error: {rec.error}")
+        for warning in rec.warnings:
+            print(f"    warning: {warning}")
+        if args.verbose and rec.traceback:
+            print("    " + rec.traceback.replace("\n", "\n    "))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

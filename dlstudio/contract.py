@@ -1,0 +1,269 @@
+"""The dataclasses a plugin registers through the hooks in :mod:`dlstudio.hookspecs`.
+
+Each one validates itself (``validate()``) so that a plugin registering junk gets a precise message
+instead of breaking the window later. Nothing here imports Qt or torch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+    from torch import nn
+    from torch.utils.data import Dataset
+
+    from dlstudio.engine.task import Task, TaskContext
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+#: Types a parameter default may have: what a TOML spec file can hold.
+PARAM_TYPES = (bool, int, float, str, list, dict)
+
+
+class ContractError(ValueError):
+    """A plugin registered something that does not fit the contract."""
+
+
+def _check_id(kind: str, value: object) -> None:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ContractError(
+            f"{kind} id {value!r} is not valid: use lower-case letters, digits, '_', '.', '-'"
+        )
+
+
+def _check_title(kind: str, ident: str, title: object) -> None:
+    if not isinstance(title, str) or not title.strip():
+        raise ContractError(f"{kind} {ident!r} needs a non-empty title")
+
+
+def _check_callable(kind: str, ident: str, name: str, value: object) -> None:
+    if not callable(value):
+        raise ContractError(f"{kind} {ident!r}: {name} must be callable, got {type(value).__name__}")
+
+
+def _check_params(kind: str, ident: str, defaults: object, choices: object) -> None:
+    if not isinstance(defaults, Mapping):
+        raise ContractError(f"{kind} {ident!r}: defaults must be a dict, got {type(defaults).__name__}")
+    for key, value in defaults.items():
+        if not isinstance(key, str) or not isinstance(value, PARAM_TYPES):
+            raise ContractError(
+                f"{kind} {ident!r}: default {key!r} must be bool, int, float, str, list or dict "
+                f"(something a TOML spec can hold), got {type(value).__name__}"
+            )
+    if not isinstance(choices, Mapping):
+        raise ContractError(f"{kind} {ident!r}: choices must be a dict")
+    for key, options in choices.items():
+        if key not in defaults:
+            raise ContractError(f"{kind} {ident!r}: choices given for {key!r}, which has no default")
+        if not isinstance(options, (list, tuple)) or defaults[key] not in options:
+            raise ContractError(f"{kind} {ident!r}: choices for {key!r} must be a list holding its default")
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """A task family: one entry in the window's left-hand list, e.g. "Image classification"."""
+
+    id: str
+    title: str
+    description: str = ""
+    #: Lower comes first in the list.
+    order: int = 100
+    plugin: str = ""  # filled in by the host
+
+    def validate(self) -> None:
+        _check_id("family", self.id)
+        _check_title("family", self.id, self.title)
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """A page in a family's tab widget.
+
+    ``factory(context)`` builds the QWidget; ``context`` is a :class:`dlstudio.gui.context.StudioContext`.
+    The widget may define ``load_spec(spec: dict) -> bool`` to accept a run's settings ("clone").
+    """
+
+    id: str
+    title: str
+    family: str
+    factory: Callable[[Any], Any]
+    order: int = 100
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("panel", self.id)
+        _check_title("panel", self.id, self.title)
+        _check_id(f"panel {self.id!r}: family", self.family)
+        _check_callable("panel", self.id, "factory", self.factory)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about the data it will be fed."""
+
+    #: Shape of one input sample without the batch dimension, e.g. (1, 28, 28) or (200,) for tokens.
+    input_shape: tuple[int, ...]
+    #: Class names for classification; empty for other tasks.
+    classes: tuple[str, ...] = ()
+    #: "image", "tokens" or anything a plugin defines; tells a viewer how to render an input.
+    input_kind: str = "image"
+    #: Anything else a plugin wants to pass from data to model (vocabulary size, normalisation...).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+@dataclass
+class DataBundle:
+    """What a dataset's ``load`` returns: the splits and what describes them."""
+
+    train: Dataset
+    valid: Dataset | None
+    info: DataInfo
+    #: Human-readable notes shown in the run log (e.g. "skipped 3 unreadable files: ...").
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What a dataset loader is given besides its parameters."""
+
+    #: Folder where the dataset may cache downloads and derived files.
+    cache_dir: Any
+    #: Seed of the run, for splits that must be reproducible.
+    seed: int = 0
+    #: Called with a short message while loading takes long.
+    report: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model architecture: ``build(params, data_info) -> torch.nn.Module``."""
+
+    id: str
+    title: str
+    build: Callable[[Mapping[str, Any], DataInfo], nn.Module]
+    #: Family this model belongs to (the family id).
+    family: str = ""
+    #: Task ids this model can be trained with.
+    tasks: tuple[str, ...] = ("classification",)
+    #: Parameters with their default values; a spec may set only these keys.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: Allowed values for some parameters (shown as a drop-down).
+    choices: Mapping[str, list] = field(default_factory=dict)
+    description: str = ""
+    #: The data the model is built for when opened on its own (e.g. in the inspector): ImageNet's
+    #: (3, 224, 224) and 1,000 classes for a torchvision classifier.
+    default_data: DataInfo | None = None
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("model", self.id)
+        if self.default_data is not None and not isinstance(self.default_data, DataInfo):
+            raise ContractError(f"model {self.id!r}: default_data must be a DataInfo")
+        _check_title("model", self.id, self.title)
+        _check_callable("model", self.id, "build", self.build)
+        _check_params("model", self.id, self.defaults, self.choices)
+        if not self.tasks or not all(isinstance(t, str) for t in self.tasks):
+            raise ContractError(f"model {self.id!r}: tasks must be a non-empty tuple of task ids")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data source: ``load(params, context) -> DataBundle``."""
+
+    id: str
+    title: str
+    load: Callable[[Mapping[str, Any], LoadContext], DataBundle]
+    family: str = ""
+    tasks: tuple[str, ...] = ("classification",)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, list] = field(default_factory=dict)
+    description: str = ""
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("dataset", self.id)
+        _check_title("dataset", self.id, self.title)
+        _check_callable("dataset", self.id, "load", self.load)
+        _check_params("dataset", self.id, self.defaults, self.choices)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A training task: ``create(context) -> Task``, the step function the engine's loop drives.
+
+    See :class:`dlstudio.engine.task.Task` for what a task implements.
+    """
+
+    id: str
+    title: str
+    create: Callable[[TaskContext], Task]
+    description: str = ""
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("task", self.id)
+        _check_title("task", self.id, self.title)
+        _check_callable("task", self.id, "create", self.create)
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A ready-made run spec, in the same shape as a spec file (``{"run": ..., "model": ...}``)."""
+
+    id: str
+    title: str
+    spec: Mapping[str, Any]
+    family: str = ""
+    description: str = ""
+    #: What the book (or another source) reports for this recipe, shown beside the user's result.
+    reported_result: str = ""
+    #: Said when the recipe's data is not on the machine (what to download and where to put it).
+    data_note: str = ""
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("recipe", self.id)
+        _check_title("recipe", self.id, self.title)
+        if not isinstance(self.spec, Mapping) or "model" not in self.spec or "data" not in self.spec:
+            raise ContractError(f"recipe {self.id!r}: spec must be a dict with [model] and [data] sections")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A ``dlstudio <name>`` sub-command.
+
+    ``add_arguments(parser)`` declares its arguments; ``run(args, context) -> int`` does the work and
+    returns the exit status. ``context`` is a :class:`dlstudio.app.Studio`.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], int]
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("command", self.name)
+        _check_title("command", self.name, self.help)
+        _check_callable("command", self.name, "add_arguments", self.add_arguments)
+        _check_callable("command", self.name, "run", self.run)
+
+
+#: Which hook registers which dataclass; the registry uses it to validate and store items.
+REGISTRABLE: dict[str, type] = {
+    "families": FamilySpec,
+    "panels": PanelSpec,
+    "models": ModelSpec,
+    "datasets": DatasetSpec,
+    "tasks": TaskSpec,
+    "recipes": RecipeSpec,
+    "commands": CommandSpec,
+}

@@ -1,0 +1,105 @@
+"""Callbacks: small objects the loop calls at fixed points (Lightning's shape, a handful of methods)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dlstudio.engine.loop import FitState
+    from dlstudio.engine.records import EpochEnd
+
+
+class Callback:
+    """No-op base; override what you need."""
+
+    def on_fit_start(self, state: FitState) -> None: ...
+
+    def on_epoch_start(self, state: FitState) -> None: ...
+
+    def on_train_batch_end(self, state: FitState) -> None: ...
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None: ...
+
+    def on_fit_end(self, state: FitState, status: str) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored metric has not improved for ``patience`` epochs."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        if state.best_epoch is not None and record.epoch - state.best_epoch >= self.patience:
+            state.stop_reason = (
+                f"early stopping: {state.task.monitor} has not improved for {self.patience} epochs "
+                f"(best {state.best_value:.4g} at epoch {state.best_epoch})"
+            )
+
+
+class BestWeights(Callback):
+    """Keep a CPU copy of the weights of the best epoch and restore them when the run ends."""
+
+    def __init__(self) -> None:
+        self.best_state: dict[str, Any] | None = None
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        if record.is_best:
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.task.model.state_dict().items()}
+
+    def on_fit_end(self, state: FitState, status: str) -> None:
+        if self.best_state is not None and state.best_epoch != state.epoch:
+            state.task.model.load_state_dict(self.best_state)
+            state.log(f"restored the weights of epoch {state.best_epoch} (best {state.task.monitor})")
+
+
+class LRScheduler(Callback):
+    """Step a torch LR scheduler per epoch (per batch for e.g. one-cycle; with the metric for plateau)."""
+
+    def __init__(self, scheduler: Any, *, per_batch: bool = False, needs_metric: bool = False) -> None:
+        self.scheduler = scheduler
+        self.per_batch = per_batch
+        self.needs_metric = needs_metric
+
+    def on_train_batch_end(self, state: FitState) -> None:
+        if self.per_batch:
+            self.scheduler.step()
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        if self.per_batch:
+            return
+        if self.needs_metric:
+            monitored = state.task.monitor
+            value = record.metrics.get(monitored, record.metrics.get("train_loss"))
+            self.scheduler.step(value)
+        else:
+            self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.scheduler.load_state_dict(copy.deepcopy(state))
+
+
+class Checkpoint(Callback):
+    """Call ``save(state, record)`` after every ``every`` epochs and on the best epoch.
+
+    The run layer supplies ``save`` (it knows where the run's files live); errors while saving are
+    reported in the log and training goes on: the previous checkpoint is still valid.
+    """
+
+    def __init__(self, save: Callable[[FitState, EpochEnd], None], every: int = 1) -> None:
+        self.save = save
+        self.every = max(1, every)
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        if record.epoch % self.every and not record.is_best and record.epoch != state.epochs:
+            return
+        try:
+            self.save(state, record)
+        except OSError as exc:
+            state.log(f"could not save the checkpoint of epoch {record.epoch}: {exc}; "
+                      "the previous checkpoint is kept", "warning")

@@ -1,0 +1,62 @@
+"""Optimisers and LR schedules from a spec's [train] section."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import torch
+
+from dlstudio.engine.callbacks import LRScheduler
+
+if TYPE_CHECKING:
+    from dlstudio.spec import TrainSection
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "multistep", "exponential", "plateau", "cosine", "onecycle")
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSection) -> torch.optim.Optimizer:
+    """The optimiser the spec names, over ``params`` (pass only trainable ones for frozen layers)."""
+    params = [p for p in params if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters: unfreeze some layers")
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov and train.momentum > 0,
+            weight_decay=train.weight_decay,
+        )
+    if train.optimizer == "adam":
+        return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    raise ValueError(f"unknown optimizer {train.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, train: TrainSection, steps_per_epoch: int
+) -> LRScheduler | None:
+    """A callback stepping the spec's LR schedule, or None for a constant LR."""
+    sched = torch.optim.lr_scheduler
+    name = train.scheduler
+    if name == "none":
+        return None
+    if name == "step":
+        return LRScheduler(sched.StepLR(optimizer, step_size=train.step_size, gamma=train.gamma))
+    if name == "multistep":
+        return LRScheduler(sched.MultiStepLR(optimizer, milestones=list(train.milestones), gamma=train.gamma))
+    if name == "exponential":
+        return LRScheduler(sched.ExponentialLR(optimizer, gamma=train.gamma))
+    if name == "plateau":
+        return LRScheduler(
+            sched.ReduceLROnPlateau(optimizer, factor=train.gamma, patience=train.plateau_patience),
+            needs_metric=True,
+        )
+    if name == "cosine":
+        return LRScheduler(sched.CosineAnnealingLR(optimizer, T_max=max(1, train.epochs)))
+    if name == "onecycle":
+        return LRScheduler(
+            sched.OneCycleLR(optimizer, max_lr=train.lr, total_steps=max(1, train.epochs * steps_per_epoch)),
+            per_batch=True,
+        )
+    raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")

@@ -1,0 +1,81 @@
+"""Work off the GUI thread: a worker object moved to a QThread (Qt's standard wiring), plain values out."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+class _Worker(QObject):
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(object, str)
+    finished = Signal()
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, cancel: threading.Event) -> None:
+        super().__init__()
+        self.fn, self.args, self.cancel = fn, args, cancel
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            if inspect.isgeneratorfunction(self.fn):
+                gen = self.fn(*self.args)
+                try:
+                    while True:
+                        value = next(gen)
+                        if self.cancel.is_set():
+                            gen.close()
+                            break
+                        self.progress.emit(value)
+                except StopIteration as stop:
+                    self.result.emit(stop.value)
+            else:
+                self.result.emit(self.fn(*self.args))
+        except Exception as exc:
+            self.error.emit(exc, traceback.format_exc())
+        finally:
+            self.finished.emit()
+
+
+class BackgroundJob(QObject):
+    """One function call in its own QThread. Signals arrive on the thread that created the job."""
+
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(object, str)
+    done = Signal()
+
+    def __init__(self, fn: Callable[..., Any], args: tuple = (), parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._thread = QThread()
+        self._worker = _Worker(fn, args, self._cancel)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.progress.connect(self.progress)
+        self._worker.result.connect(self.result)
+        self._worker.error.connect(self.error)
+        self._worker.finished.connect(self._thread.quit)
+        self._thread.finished.connect(self.done)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        return self._thread.wait(timeout_ms)

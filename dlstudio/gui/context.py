@@ -1,0 +1,118 @@
+"""What a plugin's panel gets from the window: the studio, runs, devices, background work, messages.
+
+A panel factory receives one :class:`StudioContext`; it is the panels' whole view of the window, so
+plugins never reach into the window's internals (and tests can hand a panel a context of their own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from dlstudio.gui.background import BackgroundJob
+    from dlstudio.spec import RunSpec
+    from dlstudio.studio import Studio
+
+
+class Host(Protocol):
+    """What the window provides behind the context (the main window implements it)."""
+
+    def start_run(self, spec: RunSpec, resume_id: str | None) -> str | None: ...
+    def current_device(self) -> str: ...
+    def is_running(self) -> bool: ...
+    def notify(self, text: str, level: str) -> None: ...
+    def show_error(self, title: str, message: str, details: str) -> None: ...
+    def show_panel(self, panel_id: str) -> bool: ...
+
+
+class StudioContext(QObject):
+    """Signals about runs, plus the calls a panel may make."""
+
+    #: A run entered the store and began training: ``(run_id, plugin)``.
+    run_started = Signal(str, str)
+    #: An epoch ended: ``(run_id, {"epoch": n, "train_loss": ..., ...})``.
+    run_epoch = Signal(str, dict)
+    #: A run ended: ``(run_id, status, message)``; status is completed/stopped/cancelled/failed.
+    run_finished = Signal(str, str, str)
+    #: A message on the cross-plugin bus: ``(topic, payload)``, e.g. ("model.open", {"path": ...}).
+    message_posted = Signal(str, dict)
+
+    def __init__(self, studio: Studio, host: Host, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.studio = studio
+        self._host = host
+        self._jobs: set[BackgroundJob] = set()
+
+    # -- runs --------------------------------------------------------------------------------------
+    def start_run(self, spec: RunSpec, *, resume_id: str | None = None) -> str | None:
+        """Queue ``spec`` for training on the device chosen in the toolbar (unless the spec names one).
+
+        Returns a queue ticket, or None when the spec was refused (the user has been told why).
+        Runs train one at a time, in the order they were started.
+        """
+        return self._host.start_run(spec, resume_id)
+
+    def current_device(self) -> str:
+        """The device chosen in the toolbar: "cpu", "cuda:0", "mps"..."""
+        return self._host.current_device()
+
+    def is_running(self) -> bool:
+        return self._host.is_running()
+
+    # -- feedback ----------------------------------------------------------------------------------
+    def notify(self, text: str, level: str = "info") -> None:
+        """A short message in the status bar and the run log ("info", "warning" or "error")."""
+        self._host.notify(text, level)
+
+    def show_error(self, title: str, message: str, details: str = "") -> None:
+        """A dialog for an error the user must see (details: e.g. a traceback, collapsed)."""
+        self._host.show_error(title, message, details)
+
+    # -- navigation and messages -------------------------------------------------------------------
+    def show_panel(self, panel_id: str) -> bool:
+        """Bring a panel (of any family) to the front; False if no such panel is loaded."""
+        return self._host.show_panel(panel_id)
+
+    def post(self, topic: str, payload: dict[str, Any]) -> None:
+        """Publish on the cross-plugin bus; any panel may listen to :attr:`message_posted`."""
+        self.message_posted.emit(topic, dict(payload))
+
+    # -- background work ---------------------------------------------------------------------------
+    def run_in_background(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> BackgroundJob:
+        """Run ``fn(*args)`` in a worker thread; callbacks are called on the GUI thread.
+
+        If ``fn`` is a generator function, each value it yields goes to ``on_progress`` and its return
+        value to ``on_result``; ``job.cancel()`` stops it at its next ``yield``. Without ``on_error``
+        an exception is shown in an error dialog.
+        """
+        from dlstudio.gui.background import BackgroundJob
+
+        job = BackgroundJob(fn, args, parent=self)
+        if on_result is not None:
+            job.result.connect(on_result)
+        if on_progress is not None:
+            job.progress.connect(on_progress)
+        if on_error is not None:
+            job.error.connect(lambda exc, _tb: on_error(exc))
+        else:
+            job.error.connect(lambda exc, tb: self.show_error("Background task failed", str(exc), tb))
+        self._jobs.add(job)
+        job.done.connect(lambda: self._jobs.discard(job))
+        job.start()
+        return job
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Cancel background jobs and wait for their threads (called when the window closes)."""
+        for job in list(self._jobs):
+            job.cancel()
+            job.wait(timeout_ms)

@@ -1,0 +1,68 @@
+"""Where dlstudio keeps its files, and the few settings the headless core needs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+HOME_ENV = "DLSTUDIO_HOME"
+DISABLED_ENV = "DLSTUDIO_DISABLED_PLUGINS"
+
+
+class HomeError(RuntimeError):
+    """The data folder cannot be used."""
+
+
+def studio_home() -> Path:
+    """``$DLSTUDIO_HOME`` if set, else the platform's user data folder; created, and checked writable."""
+    configured = os.environ.get(HOME_ENV)
+    home = Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir("dlstudio"))
+    where = f"{HOME_ENV}={configured}" if configured else f"the data folder {home}"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HomeError(f"{where} cannot be created ({exc.strerror}); set {HOME_ENV} to a writable folder") from None
+    if not home.is_dir():
+        raise HomeError(f"{where} is not a folder; set {HOME_ENV} to a writable folder")
+    probe = home / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise HomeError(f"{where} is not writable ({exc.strerror}); set {HOME_ENV} to a writable folder") from None
+    return home
+
+
+class Settings:
+    """A small JSON file of settings the CLI and the GUI share (e.g. disabled plugins)."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / "settings.json"
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, data: dict) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def disabled_plugins(self) -> set[str]:
+        """Plugins disabled in the settings file plus those named in ``$DLSTUDIO_DISABLED_PLUGINS``."""
+        stored = {str(n) for n in self._read().get("disabled_plugins", [])}
+        from_env = {n.strip() for n in os.environ.get(DISABLED_ENV, "").split(",") if n.strip()}
+        return stored | from_env
+
+    def set_plugin_enabled(self, name: str, enabled: bool) -> None:
+        data = self._read()
+        disabled = {str(n) for n in data.get("disabled_plugins", [])}
+        disabled.discard(name) if enabled else disabled.add(name)
+        data["disabled_plugins"] = sorted(disabled)
+        self._write(data)

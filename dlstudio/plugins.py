@@ -1,0 +1,246 @@
+"""Finding, loading and validating plugins.
+
+Every plugin, the built-in ones included, is found through the ``dlstudio.plugins`` entry-point group
+(or handed in explicitly by tests). Each plugin's hooks are called separately: one that fails to import,
+declares a newer contract, or raises in a hook is recorded as failed and contributes nothing; the others
+load. Items that do not validate, or whose id another plugin already took, are rejected one by one with a
+warning on the offending plugin.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from dlstudio import CONTRACT_VERSION, ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from dlstudio.contract import REGISTRABLE, ContractError
+
+T = TypeVar("T")
+
+LOADED, FAILED, DISABLED = "loaded", "failed", "disabled"
+
+
+@dataclass
+class PluginRecord:
+    """What became of one plugin: shown by ``dlstudio plugins`` and the Plugins dialog."""
+
+    name: str
+    version: str = ""
+    #: Where it came from: the distribution that declares the entry point, or "core".
+    source: str = ""
+    status: str = LOADED
+    #: One-line reason when the plugin failed.
+    error: str = ""
+    traceback: str = ""
+    #: Items of this plugin that were rejected (the plugin itself still loaded).
+    warnings: list[str] = field(default_factory=list)
+    builtin: bool = False
+
+    def fail(self, error: str, tb: str = "") -> None:
+        self.status, self.error, self.traceback = FAILED, error, tb
+
+
+class Catalog(Generic[T]):
+    """Registered items of one kind, by id, with a helpful error for unknown ids."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self._items
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def ids(self) -> list[str]:
+        return list(self._items)
+
+    def get(self, ident: str) -> T:
+        try:
+            return self._items[ident]
+        except KeyError:
+            close = difflib.get_close_matches(ident, self._items, n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            known = ", ".join(sorted(self._items)) or "none"
+            raise KeyError(
+                f"no {self.kind} {ident!r} is registered.{hint} Known {self.kind}s: {known}. "
+                "Is the plugin that provides it installed and enabled (dlstudio plugins)?"
+            ) from None
+
+    def _add(self, ident: str, item: T) -> None:
+        self._items[ident] = item
+
+    def _remove_where(self, predicate) -> None:
+        self._items = {k: v for k, v in self._items.items() if not predicate(v)}
+
+
+class Registry:
+    """Everything the loaded plugins registered."""
+
+    def __init__(self) -> None:
+        self.families: Catalog = Catalog("family")
+        self.panels: Catalog = Catalog("panel")
+        self.models: Catalog = Catalog("model")
+        self.datasets: Catalog = Catalog("dataset")
+        self.tasks: Catalog = Catalog("task")
+        self.recipes: Catalog = Catalog("recipe")
+        self.commands: Catalog = Catalog("command")
+
+    def catalog(self, kind: str) -> Catalog:
+        return getattr(self, kind)
+
+
+@dataclass
+class Candidate:
+    """A plugin about to be loaded: its name, how to get its module, and where it comes from."""
+
+    name: str
+    load: Any  # () -> module or object holding hook implementations
+    source: str = ""
+    version: str = ""
+    builtin: bool = False
+
+
+def entry_point_candidates(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
+    """Plugins declared in the installed distributions' entry points."""
+    candidates = []
+    for ep in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.name if dist is not None else "?"
+        candidates.append(
+            Candidate(
+                name=ep.name,
+                load=ep.load,
+                source=f"{dist_name} (entry point {ep.value})",
+                version=dist.version if dist is not None else "",
+                builtin=dist_name.lower() == PROJECT_NAME,
+            )
+        )
+    return candidates
+
+
+def module_candidate(name: str, module: ModuleType | object, *, builtin: bool = False) -> Candidate:
+    """A plugin handed in directly (tests, embedding)."""
+    return Candidate(name=name, load=lambda: module, source="given directly", builtin=builtin)
+
+
+def _declared_contract(plugin: object) -> int | None:
+    value = getattr(plugin, "DLSTUDIO_CONTRACT", None)
+    return value if isinstance(value, int) else None
+
+
+def load_plugins(
+    candidates: Iterable[Candidate], disabled: Iterable[str] = ()
+) -> tuple[Registry, list[PluginRecord]]:
+    """Load ``candidates`` (after the core plugin) and collect what they register."""
+    from dlstudio import core_plugin  # the host's own defaults are a plugin like any other
+
+    disabled = set(disabled)
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry()
+    records: list[PluginRecord] = []
+
+    everything = [Candidate("core", lambda: core_plugin, "dlstudio", CONTRACT_VERSION_STR, True), *candidates]
+    for cand in everything:
+        record = PluginRecord(cand.name, cand.version, cand.source, builtin=cand.builtin)
+        records.append(record)
+        if cand.name in disabled and cand.name != "core":
+            record.status = DISABLED
+            continue
+        if cand.name in {r.name for r in records[:-1]}:
+            record.fail(f"another plugin is already called {cand.name!r}")
+            continue
+        try:
+            plugin = cand.load()
+            needed = _declared_contract(plugin)
+            if needed is not None and needed != CONTRACT_VERSION[0]:
+                record.fail(
+                    f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"
+                )
+                continue
+            record.version = record.version or str(getattr(plugin, "__version__", ""))
+            pm.register(plugin, name=cand.name)
+        except Exception as exc:  # any import-time failure disables just this plugin
+            record.fail(f"could not load: {type(exc).__name__}: {exc}", traceback.format_exc())
+            continue
+        _collect(pm, plugin, record, registry)
+        if record.status == FAILED:
+            pm.unregister(plugin)
+
+    _drop_orphan_panels(registry, records)
+    return registry, records
+
+
+CONTRACT_VERSION_STR = ".".join(map(str, CONTRACT_VERSION))
+
+
+def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, registry: Registry) -> None:
+    """Call each of ``plugin``'s hooks, stage what it registers, then commit it all or nothing."""
+    staged: list[tuple[str, Any]] = []
+    for kind, cls in REGISTRABLE.items():
+        hook = getattr(pm.hook, f"dlstudio_register_{kind}")
+        for impl in hook.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+
+            def register(item: Any, _kind: str = kind, _cls: type = cls) -> None:
+                staged.append((_kind, item if isinstance(item, _cls) else _Junk(_cls, item)))
+
+            args = {"register": register}
+            try:
+                impl.function(**{name: args[name] for name in impl.argnames if name in args})
+            except Exception as exc:
+                record.fail(
+                    f"hook dlstudio_register_{kind} raised {type(exc).__name__}: {exc}",
+                    traceback.format_exc(),
+                )
+                return
+
+    for kind, item in staged:
+        if isinstance(item, _Junk):
+            record.warnings.append(
+                f"rejected a {kind[:-1]}: expected {item.expected.__name__}, got {type(item.value).__name__}"
+            )
+            continue
+        try:
+            item.validate()
+        except ContractError as exc:
+            record.warnings.append(f"rejected: {exc}")
+            continue
+        catalog = registry.catalog(kind)
+        ident = getattr(item, "id", None) or item.name
+        if ident in catalog:
+            owner = catalog.get(ident).plugin
+            record.warnings.append(
+                f"rejected {catalog.kind} {ident!r}: plugin {owner!r} already registered that id"
+            )
+            continue
+        catalog._add(ident, replace(item, plugin=record.name))
+
+
+@dataclass
+class _Junk:
+    expected: type
+    value: Any
+
+
+def _drop_orphan_panels(registry: Registry, records: list[PluginRecord]) -> None:
+    by_name = {r.name: r for r in records}
+    for panel in list(registry.panels):
+        if panel.family not in registry.families:
+            by_name[panel.plugin].warnings.append(
+                f"rejected panel {panel.id!r}: no family {panel.family!r} is registered"
+            )
+    registry.panels._remove_where(lambda p: p.family not in registry.families)

@@ -1,0 +1,253 @@
+"""Run specs: the TOML file that says everything about a run, so any run can be replayed headless.
+
+    [run]    name, task, seed, device
+    [model]  id, weights, [model.params]
+    [data]   id, [data.params]
+    [train]  epochs, batch_size, optimizer, lr, scheduler, ...
+
+Every error names the key at fault: ``[train] epochs: expected an integer, got 'ten'``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from dlstudio.engine.optim import OPTIMIZERS, SCHEDULERS
+
+
+class SpecError(ValueError):
+    """A spec file or override that cannot be used; the message points at the key."""
+
+
+@dataclass
+class RunSection:
+    name: str = ""
+    task: str = "classification"
+    seed: int = 0
+    #: "auto", "cpu", "cuda:0", "mps"...
+    device: str = "auto"
+
+
+@dataclass
+class ModelSection:
+    id: str = ""
+    #: Optional file to initialise the weights from (a dlstudio checkpoint or a .pt/.pth state dict).
+    weights: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataSection:
+    id: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainSection:
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    scheduler: str = "none"
+    step_size: int = 7
+    gamma: float = 0.1
+    milestones: list[int] = field(default_factory=list)
+    plateau_patience: int = 3
+    #: Stop after this many epochs without improvement; 0 never stops early.
+    early_stopping: int = 0
+    #: Restore the best epoch's weights at the end.
+    keep_best: bool = True
+    #: Clip the gradient norm to this value; 0 disables clipping.
+    grad_clip: float = 0.0
+    #: Mixed precision (CUDA only).
+    amp: bool = False
+    #: channels_last memory format (CUDA only).
+    channels_last: bool = False
+    num_workers: int = 0
+    checkpoint_every: int = 1
+
+    def check(self) -> None:
+        _one_of("train", "optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("train", "scheduler", self.scheduler, SCHEDULERS)
+        for key in ("epochs", "batch_size", "step_size", "checkpoint_every"):
+            if getattr(self, key) < 1:
+                raise SpecError(f"[train] {key}: must be at least 1, got {getattr(self, key)}")
+        if self.lr <= 0:
+            raise SpecError(f"[train] lr: must be positive, got {self.lr}")
+        for key in ("weight_decay", "momentum", "grad_clip", "early_stopping", "num_workers"):
+            if getattr(self, key) < 0:
+                raise SpecError(f"[train] {key}: must not be negative, got {getattr(self, key)}")
+
+
+SECTIONS: dict[str, type] = {
+    "run": RunSection,
+    "model": ModelSection,
+    "data": DataSection,
+    "train": TrainSection,
+}
+REQUIRED = ("model", "data")
+
+
+@dataclass
+class RunSpec:
+    run: RunSection = field(default_factory=RunSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    train: TrainSection = field(default_factory=TrainSection)
+
+    # -- construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, source: str = "spec") -> RunSpec:
+        if not isinstance(raw, Mapping):
+            raise SpecError(f"{source}: expected a table of sections, got {type(raw).__name__}")
+        unknown = [k for k in raw if k not in SECTIONS]
+        if unknown:
+            raise SpecError(f"{source}: unknown section [{unknown[0]}]{_suggest(unknown[0], SECTIONS)}; "
+                            f"sections are {', '.join(f'[{s}]' for s in SECTIONS)}")
+        missing = [s for s in REQUIRED if s not in raw]
+        if missing:
+            raise SpecError(f"{source}: missing section [{missing[0]}] (it needs at least an 'id')")
+        sections = {name: _build_section(name, SECTIONS[name], raw.get(name, {}), source) for name in SECTIONS}
+        spec = cls(**sections)
+        for name in REQUIRED:
+            if not getattr(spec, name).id:
+                raise SpecError(f"{source}: [{name}] id is missing")
+        spec.train.check()
+        return spec
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunSpec:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SpecError(f"spec file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"{path}: cannot be read: {exc}") from None
+        return cls.from_dict(raw, source=str(path))
+
+    # -- output ------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(dataclasses.asdict(self))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_toml(), encoding="utf-8")
+
+    # -- overrides ---------------------------------------------------------------------------------
+    def with_overrides(self, overrides: list[str]) -> RunSpec:
+        """Apply ``section.key=value`` (``model.params.key=value``) overrides; values are TOML literals."""
+        raw = self.to_dict()
+        for item in overrides:
+            apply_override(raw, item)
+        return RunSpec.from_dict(raw, source="spec with overrides")
+
+    def summary(self) -> dict[str, Any]:
+        """The key hyperparameters, for tables."""
+        t = self.train
+        out = {"epochs": t.epochs, "batch_size": t.batch_size, "optimizer": t.optimizer, "lr": t.lr}
+        if t.scheduler != "none":
+            out["scheduler"] = t.scheduler
+        if t.weight_decay:
+            out["weight_decay"] = t.weight_decay
+        return out
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set one ``a.b.c=value`` in a raw spec dict, refusing keys that do not exist."""
+    if "=" not in item:
+        raise SpecError(f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3")
+    key, text = item.split("=", 1)
+    parts = key.strip().split(".")
+    value = parse_value(text.strip())
+    section = parts[0]
+    if section not in SECTIONS:
+        raise SpecError(f"--set {key}: unknown section [{section}]{_suggest(section, SECTIONS)}")
+    if len(parts) == 2:
+        names = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        if parts[1] not in names or parts[1] == "params":
+            raise SpecError(f"--set {key}: [{section}] has no key {parts[1]!r}{_suggest(parts[1], names)}")
+        raw.setdefault(section, {})[parts[1]] = value
+    elif len(parts) == 3 and parts[1] == "params" and section in ("model", "data"):
+        # Whether the parameter exists is checked against the model/dataset when the run is prepared.
+        raw.setdefault(section, {}).setdefault("params", {})[parts[2]] = value
+    else:
+        raise SpecError(f"--set {key}: expected SECTION.KEY or model.params.KEY / data.params.KEY")
+
+
+def parse_value(text: str) -> Any:
+    """A TOML literal (3, 0.1, true, [1, 2], "x"); anything else is taken as a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def check_params(where: str, owner: str, params: Mapping[str, Any], defaults: Mapping[str, Any],
+                 choices: Mapping[str, list] | None = None) -> dict[str, Any]:
+    """Validate a [model.params]/[data.params] table against a model's or dataset's defaults."""
+    merged = dict(defaults)
+    for key, value in params.items():
+        if key not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise SpecError(f"[{where}] unknown key {key!r} for {owner}{_suggest(key, defaults)}; known: {known}")
+        merged[key] = _coerce(f"[{where}] {key}", value, type(defaults[key]))
+        options = (choices or {}).get(key)
+        if options is not None and merged[key] not in options:
+            raise SpecError(f"[{where}] {key}: {merged[key]!r} is not one of {options}")
+    return merged
+
+
+def _build_section(name: str, cls: type, raw: Any, source: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{source}: [{name}] must be a table, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in raw.items():
+        if key not in hints:
+            raise SpecError(f"{source}: [{name}] unknown key {key!r}{_suggest(key, hints)}")
+        values[key] = _coerce(f"[{name}] {key}", value, hints[key])
+    return cls(**values)
+
+
+def _coerce(where: str, value: Any, expected: Any) -> Any:
+    origin = typing.get_origin(expected) or expected
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is int and isinstance(value, bool):
+        raise SpecError(f"{where}: expected an integer, got {value!r}")
+    if not isinstance(value, origin):
+        names = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+                 list: "a list", dict: "a table"}
+        raise SpecError(f"{where}: expected {names.get(origin, origin.__name__)}, got {value!r}")
+    args = typing.get_args(expected)
+    if origin is list and args:
+        return [_coerce(f"{where}[{i}]", v, args[0]) for i, v in enumerate(value)]
+    return value
+
+
+def _one_of(section: str, key: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise SpecError(f"[{section}] {key}: {value!r} is not one of {', '.join(options)}")
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

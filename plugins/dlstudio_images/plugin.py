@@ -1,0 +1,3 @@
+"""Hook implementations of the image classification plugin."""
+
+DLSTUDIO_CONTRACT = 1

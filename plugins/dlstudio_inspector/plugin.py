@@ -1,0 +1,3 @@
+"""Hook implementations of the architecture inspector plugin."""
+
+DLSTUDIO_CONTRACT = 1

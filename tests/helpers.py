@@ -1,0 +1,32 @@
+"""Test helpers, loaded as a pytest plugin: an isolated data folder and a studio that discovers nothing
+unless told (so a developer's installed plugins never leak into a test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlstudio.plugins import module_candidate
+from dlstudio.studio import Studio
+from tests.fixture_plugins import demo_plugin
+
+
+@pytest.fixture(autouse=True)
+def studio_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("DLSTUDIO_HOME", str(home))
+    monkeypatch.delenv("DLSTUDIO_DISABLED_PLUGINS", raising=False)
+    return home
+
+
+@pytest.fixture
+def make_studio(studio_home):
+    def make(*plugins):
+        candidates = [module_candidate(name, module) for name, module in plugins]
+        return Studio.open(studio_home, candidates)
+
+    return make
+
+
+@pytest.fixture
+def demo_studio(make_studio):
+    return make_studio(("demo", demo_plugin))
