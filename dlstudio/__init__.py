@@ -1,6 +1,11 @@
 """dlstudio: point-and-click deep learning, built from plugins.
 
-A plugin imports only what this module and :mod:`dlstudio.contract` export::
+The public API a plugin may use (docs/plugins.md): this module (``hookimpl``), :mod:`dlstudio.hookspecs`
+and :mod:`dlstudio.contract` (the contract), plus :mod:`dlstudio.spec` (run specs),
+:mod:`dlstudio.engine` (tasks, the loop), :mod:`dlstudio.modelio` and :mod:`dlstudio.checkpoints`
+(models and weights), :mod:`dlstudio.runner` (headless runs) and, inside panel factories only,
+:mod:`dlstudio.gui.context`, :mod:`dlstudio.gui.background`, :mod:`dlstudio.gui.forms` and
+:mod:`dlstudio.gui.train_panel`. Everything else is internal::
 
     from dlstudio import hookimpl
     from dlstudio.contract import ModelSpec, DatasetSpec, ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -85,20 +86,37 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A ``.pt``/``.pth`` state dict, loaded with ``weights_only=True``: no code in the file runs."""
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror})") from None
+    # torch.save writes a zip archive (or, before 1.6, a pickle): anything else is not a PyTorch file,
+    # and the weights-only unpickler would misreport it as holding unsafe objects.
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise CheckpointError(f"{path} is not a readable PyTorch file (not a zip archive or a pickle)")
+    try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path} was refused: it holds pickled Python objects, not just tensors, and loading it could "
             f"run arbitrary code. Re-save it as a state dict (torch.save(model.state_dict(), ...)). "
-            f"Detail: {str(exc).splitlines()[0]}"
+            f"Detail: {_unpickler_detail(exc)}"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable PyTorch file ({exc})") from None
+    except Exception as exc:  # a damaged file fails in many ways (RuntimeError, EOFError, KeyError...)
+        raise CheckpointError(f"{path} is not a readable PyTorch file ({type(exc).__name__}: {exc})") from None
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]  # a common training-script layout
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state dict of tensors")
     return dict(obj)
+
+
+def _unpickler_detail(exc: Exception) -> str:
+    """The useful line of torch's weights-only error ("Unsupported global: GLOBAL io.open ..."), sans colour codes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    match = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+    detail = match.group(1) if match else (text.splitlines() or [type(exc).__name__])[0]
+    return detail.split(". Please use")[0].strip()
 
 
 def apply_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "") -> None:

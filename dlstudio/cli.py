@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dlstudio.errors import USER_ERRORS
 
         if isinstance(exc, USER_ERRORS):
-            print(f"dlstudio: {exc}", file=sys.stderr)
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f"dlstudio: {message}", file=sys.stderr)
             return 2
         raise
 
@@ -73,6 +74,13 @@ def build_parser(studio: Any) -> argparse.ArgumentParser:
     p.set_defaults(handler=_plugins)
 
     for command in studio.registry.commands:
+        try:  # on a scratch parser first: one plugin's broken command must not break the whole CLI
+            command.add_arguments(argparse.ArgumentParser(add_help=False))
+        except Exception as exc:
+            record = studio.plugin_record(command.plugin)
+            if record is not None:
+                record.warnings.append(f"command {command.name!r} disabled: add_arguments raised {exc!r}")
+            continue
         p = sub.add_parser(command.name, help=command.help)
         command.add_arguments(p)
         p.set_defaults(handler=lambda a, s, _c=command: _c.run(a, s))

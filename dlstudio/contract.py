@@ -45,6 +45,12 @@ def _check_callable(kind: str, ident: str, name: str, value: object) -> None:
         raise ContractError(f"{kind} {ident!r}: {name} must be callable, got {type(value).__name__}")
 
 
+def _check_tasks(kind: str, ident: str, tasks: object) -> None:
+    # A bare string would pass an "all items are str" test and then match task ids as a substring.
+    if not isinstance(tasks, (tuple, list)) or not tasks or not all(isinstance(t, str) for t in tasks):
+        raise ContractError(f"{kind} {ident!r}: tasks must be a non-empty tuple of task ids, got {tasks!r}")
+
+
 def _check_params(kind: str, ident: str, defaults: object, choices: object) -> None:
     if not isinstance(defaults, Mapping):
         raise ContractError(f"{kind} {ident!r}: defaults must be a dict, got {type(defaults).__name__}")
@@ -128,6 +134,8 @@ class DataBundle:
     info: DataInfo
     #: Human-readable notes shown in the run log (e.g. "skipped 3 unreadable files: ...").
     messages: list[str] = field(default_factory=list)
+    #: Shuffle the training batches each epoch; False keeps their order (a language model's stream).
+    shuffle: bool = True
 
 
 @dataclass(frozen=True)
@@ -170,8 +178,7 @@ class ModelSpec:
         _check_title("model", self.id, self.title)
         _check_callable("model", self.id, "build", self.build)
         _check_params("model", self.id, self.defaults, self.choices)
-        if not self.tasks or not all(isinstance(t, str) for t in self.tasks):
-            raise ContractError(f"model {self.id!r}: tasks must be a non-empty tuple of task ids")
+        _check_tasks("model", self.id, self.tasks)
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,7 @@ class DatasetSpec:
         _check_title("dataset", self.id, self.title)
         _check_callable("dataset", self.id, "load", self.load)
         _check_params("dataset", self.id, self.defaults, self.choices)
+        _check_tasks("dataset", self.id, self.tasks)
 
 
 @dataclass(frozen=True)
@@ -252,10 +260,15 @@ class CommandSpec:
 
     def validate(self) -> None:
         _check_id("command", self.name)
+        if self.name in RESERVED_COMMANDS:
+            raise ContractError(f"command {self.name!r} is one of dlstudio's own commands; choose another name")
         _check_title("command", self.name, self.help)
         _check_callable("command", self.name, "add_arguments", self.add_arguments)
         _check_callable("command", self.name, "run", self.run)
 
+
+#: Sub-commands of ``dlstudio`` itself, which a plugin's command may not take.
+RESERVED_COMMANDS = frozenset({"gui", "train", "recipes", "runs", "plugins"})
 
 #: Which hook registers which dataclass; the registry uses it to validate and store items.
 REGISTRABLE: dict[str, type] = {

@@ -21,12 +21,12 @@ def studio_home() -> Path:
     configured = os.environ.get(HOME_ENV)
     home = Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir("dlstudio"))
     where = f"{HOME_ENV}={configured}" if configured else f"the data folder {home}"
+    if home.exists() and not home.is_dir():  # checked first: mkdir would only say "File exists"
+        raise HomeError(f"{where} is not a folder; set {HOME_ENV} to a writable folder")
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HomeError(f"{where} cannot be created ({exc.strerror}); set {HOME_ENV} to a writable folder") from None
-    if not home.is_dir():
-        raise HomeError(f"{where} is not a folder; set {HOME_ENV} to a writable folder")
     probe = home / ".write-test"
     try:
         probe.write_bytes(b"")
@@ -42,6 +42,12 @@ class Settings:
     def __init__(self, home: Path) -> None:
         self.path = home / "settings.json"
 
+    def _stored_disabled(self, data: dict) -> set[str]:
+        names = data.get("disabled_plugins", [])
+        if isinstance(names, str):  # a hand-edited "disabled_plugins": "name" means that one plugin
+            names = [names]
+        return {str(n) for n in names} if isinstance(names, list) else set()
+
     def _read(self) -> dict:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -56,13 +62,13 @@ class Settings:
 
     def disabled_plugins(self) -> set[str]:
         """Plugins disabled in the settings file plus those named in ``$DLSTUDIO_DISABLED_PLUGINS``."""
-        stored = {str(n) for n in self._read().get("disabled_plugins", [])}
+        stored = self._stored_disabled(self._read())
         from_env = {n.strip() for n in os.environ.get(DISABLED_ENV, "").split(",") if n.strip()}
         return stored | from_env
 
     def set_plugin_enabled(self, name: str, enabled: bool) -> None:
         data = self._read()
-        disabled = {str(n) for n in data.get("disabled_plugins", [])}
+        disabled = self._stored_disabled(data)
         disabled.discard(name) if enabled else disabled.add(name)
         data["disabled_plugins"] = sorted(disabled)
         self._write(data)

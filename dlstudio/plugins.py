@@ -175,6 +175,7 @@ def load_plugins(
         except Exception as exc:  # any import-time failure disables just this plugin
             record.fail(f"could not load: {type(exc).__name__}: {exc}", traceback.format_exc())
             continue
+        record.warnings.extend(_unused_hook_lookalikes(pm, plugin))
         _collect(pm, plugin, record, registry)
         if record.status == FAILED:
             pm.unregister(plugin)
@@ -219,6 +220,9 @@ def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, reg
         except ContractError as exc:
             record.warnings.append(f"rejected: {exc}")
             continue
+        except Exception as exc:  # junk that makes validation itself fail is rejected the same way
+            record.warnings.append(f"rejected a {kind[:-1]}: {type(exc).__name__} while validating it: {exc}")
+            continue
         catalog = registry.catalog(kind)
         ident = getattr(item, "id", None) or item.name
         if ident in catalog:
@@ -230,6 +234,22 @@ def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, reg
         catalog._add(ident, replace(item, plugin=record.name))
 
 
+def _unused_hook_lookalikes(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Warn about ``dlstudio_*`` functions pluggy ignores: misspelt hook names or a missing @hookimpl."""
+    known = {name for name in dir(hookspecs) if name.startswith(f"{PROJECT_NAME}_")}
+    warnings = []
+    for name in dir(plugin):
+        if not name.startswith(f"{PROJECT_NAME}_") or not callable(getattr(plugin, name, None)):
+            continue
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            warnings.append(f"{name} is not a dlstudio hook and is never called{hint}")
+        elif pm.parse_hookimpl_opts(plugin, name) is None:
+            warnings.append(f"{name} is not marked with @hookimpl and is never called")
+    return warnings
+
+
 @dataclass
 class _Junk:
     expected: type
@@ -237,7 +257,7 @@ class _Junk:
 
 
 def _drop_orphan_panels(registry: Registry, records: list[PluginRecord]) -> None:
-    by_name = {r.name: r for r in records}
+    by_name = {r.name: r for r in reversed(records)}  # a later namesake failed: the first one owns the panel
     for panel in list(registry.panels):
         if panel.family not in registry.families:
             by_name[panel.plugin].warnings.append(

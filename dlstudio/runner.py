@@ -120,7 +120,10 @@ class Run:
         bundle = self._load_data(data_spec, data_params, messages)
         for text in messages + bundle.messages:
             yield LogMessage(text)
-        model = model_spec.build(model_params, bundle.info)
+        try:
+            model = model_spec.build(model_params, bundle.info)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise RunError(f"model {model_spec.id!r} could not be built: {exc}") from None
         if spec.model.weights:
             state, _ = load_checkpoint(spec.model.weights)
             apply_weights(model, state, source=spec.model.weights)
@@ -128,7 +131,7 @@ class Run:
 
         train = spec.train
         pin = device.type == "cuda"
-        train_batches = make_batches(bundle.train, train.batch_size, shuffle=True, seed=spec.run.seed,
+        train_batches = make_batches(bundle.train, train.batch_size, shuffle=bundle.shuffle, seed=spec.run.seed,
                                      num_workers=train.num_workers, pin_memory=pin)
         valid_batches = None
         if bundle.valid is not None and len(bundle.valid):
@@ -185,17 +188,20 @@ class Run:
                     ended = record
                     if record.status in ("completed", "stopped"):
                         self._save_final(task, meta, record)
+                    # Before yielding: whoever sees the end may read the store at once.
+                    store.set_status(run_id, record.status, record.message)
                 yield record
         except BaseException as exc:
-            status = "interrupted" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else "failed"
-            store.set_status(run_id, status, f"{type(exc).__name__}: {exc}")
+            if ended is None:
+                status = "interrupted" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else "failed"
+                store.set_status(run_id, status, f"{type(exc).__name__}: {exc}")
             raise
-        assert ended is not None
-        store.set_status(run_id, ended.status, ended.message)
 
     # ---------------------------------------------------------------------------------------------
     def _load_data(self, data_spec: Any, params: dict, messages: list[str]) -> DataBundle:
-        ctx = LoadContext(cache_dir=self.studio.cache_dir / data_spec.id, seed=self.spec.run.seed,
+        cache_dir = self.studio.cache_dir / data_spec.id
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        ctx = LoadContext(cache_dir=cache_dir, seed=self.spec.run.seed,
                           report=messages.append)
         try:
             bundle = data_spec.load(params, ctx)
@@ -223,10 +229,16 @@ class Run:
             "best_value": state.best_value,
             "rng": torch.get_rng_state(),
         }
-        # Train state first: "last" only ever points at an epoch whose state is complete on disk.
-        save_train_state(folder / "last-state", train_state)
-        path = save_checkpoint(folder / "last", weights, info)
+        # The training state of each epoch gets its own files, and "last" names the one that belongs to
+        # its weights; older states go only once "last" is on disk. Whichever write fails (a full disk),
+        # "last" and the state it names are always of the same epoch.
+        state_stem = folder / f"last-state-{record.epoch}"
+        save_train_state(state_stem, train_state)
+        path = save_checkpoint(folder / "last", weights, {**info, "train_state": state_stem.name})
         store.add_artifact(self.run_id, "last", path, record.epoch)
+        for old in folder.glob("last-state-*"):
+            if old.stem != state_stem.name:
+                old.unlink(missing_ok=True)
 
     def _save_final(self, task: Any, meta: dict, ended: FitEnded) -> None:
         folder = self.studio.store.run_dir(self.run_id) / "checkpoints"
@@ -251,9 +263,9 @@ class Run:
             store.truncate_metrics(self.run_id, 0)
             return 0  # interrupted before its first checkpoint: start again from epoch 1
         try:
-            weights, _ = load_checkpoint(folder / "last.safetensors")
+            weights, meta = load_checkpoint(folder / "last.safetensors")
             apply_weights(task.model, weights, source=f"run {self.run_id}")
-            saved = load_train_state(folder / "last-state")
+            saved = load_train_state(folder / meta.get("train_state", "last-state"))
         except CheckpointError as exc:
             raise RunError(f"run {self.run_id} cannot be resumed: {exc}") from None
         task.load_state_dict(saved["task"])

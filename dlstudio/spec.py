@@ -87,9 +87,14 @@ class TrainSection:
                 raise SpecError(f"[train] {key}: must be at least 1, got {getattr(self, key)}")
         if self.lr <= 0:
             raise SpecError(f"[train] lr: must be positive, got {self.lr}")
-        for key in ("weight_decay", "momentum", "grad_clip", "early_stopping", "num_workers"):
+        for key in ("weight_decay", "momentum", "grad_clip", "early_stopping", "num_workers", "plateau_patience"):
             if getattr(self, key) < 0:
                 raise SpecError(f"[train] {key}: must not be negative, got {getattr(self, key)}")
+        if self.gamma <= 0:
+            raise SpecError(f"[train] gamma: must be positive, got {self.gamma}")
+        if self.scheduler == "plateau" and self.gamma >= 1:
+            raise SpecError(f"[train] gamma: the plateau scheduler multiplies the LR by gamma, so it must be "
+                            f"below 1, got {self.gamma}")
 
 
 SECTIONS: dict[str, type] = {
@@ -182,7 +187,9 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         raise SpecError(f"--set {key}: unknown section [{section}]{_suggest(section, SECTIONS)}")
     if len(parts) == 2:
         names = {f.name for f in dataclasses.fields(SECTIONS[section])}
-        if parts[1] not in names or parts[1] == "params":
+        if parts[1] == "params" and "params" in names:
+            raise SpecError(f"--set {key}: set one parameter at a time, e.g. {section}.params.NAME=VALUE")
+        if parts[1] not in names:
             raise SpecError(f"--set {key}: [{section}] has no key {parts[1]!r}{_suggest(parts[1], names)}")
         raw.setdefault(section, {})[parts[1]] = value
     elif len(parts) == 3 and parts[1] == "params" and section in ("model", "data"):

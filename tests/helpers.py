@@ -30,3 +30,33 @@ def make_studio(studio_home):
 @pytest.fixture
 def demo_studio(make_studio):
     return make_studio(("demo", demo_plugin))
+
+
+@pytest.fixture
+def make_window(qtbot, studio_home):
+    """A main window over a studio of the given plugins; runs stopped and window closed after the test."""
+    from dlstudio.gui.app import gui_settings, warm_up_torch
+    from dlstudio.gui.main_window import MainWindow
+
+    windows = []
+
+    def make(studio):
+        warm_up_torch()
+        window = MainWindow(gui_settings(studio.home))
+        window.home = studio.home
+        window.attach_studio(studio)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        # Stop runs before closing: closing a window with a run in progress asks the user (a modal).
+        if window.queue is not None:
+            assert window.queue.shutdown(), "a run thread did not stop within the shutdown timeout"
+        window.close()
+        window.deleteLater()
+
+
+@pytest.fixture
+def demo_window(make_window, demo_studio):
+    return make_window(demo_studio)

@@ -6,6 +6,8 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dlstudio.engine.task import monitored_metric
+
 if TYPE_CHECKING:
     from dlstudio.engine.loop import FitState
     from dlstudio.engine.records import EpochEnd
@@ -34,7 +36,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
         if state.best_epoch is not None and record.epoch - state.best_epoch >= self.patience:
             state.stop_reason = (
-                f"early stopping: {state.task.monitor} has not improved for {self.patience} epochs "
+                f"early stopping: {state.monitor or state.task.monitor} has not improved for {self.patience} epochs "
                 f"(best {state.best_value:.4g} at epoch {state.best_epoch})"
             )
 
@@ -52,7 +54,7 @@ class BestWeights(Callback):
     def on_fit_end(self, state: FitState, status: str) -> None:
         if self.best_state is not None and state.best_epoch != state.epoch:
             state.task.model.load_state_dict(self.best_state)
-            state.log(f"restored the weights of epoch {state.best_epoch} (best {state.task.monitor})")
+            state.log(f"restored the weights of epoch {state.best_epoch} (best {state.monitor or state.task.monitor})")
 
 
 class LRScheduler(Callback):
@@ -71,9 +73,12 @@ class LRScheduler(Callback):
         if self.per_batch:
             return
         if self.needs_metric:
-            monitored = state.task.monitor
-            value = record.metrics.get(monitored, record.metrics.get("train_loss"))
-            self.scheduler.step(value)
+            name, mode = monitored_metric(state.task, record.metrics)
+            if name not in record.metrics:
+                state.log(f"the LR schedule needs the metric {name!r}, which this task does not report", "warning")
+                return
+            _match_mode(self.scheduler, mode)
+            self.scheduler.step(record.metrics[name])
         else:
             self.scheduler.step()
 
@@ -82,6 +87,19 @@ class LRScheduler(Callback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.scheduler.load_state_dict(copy.deepcopy(state))
+
+
+def _match_mode(scheduler: Any, mode: str) -> None:
+    """Point a ReduceLROnPlateau the way the monitored metric improves.
+
+    It is built (as "min") before the task, and so the direction of its metric, is known; left so, it
+    would cut the LR while a "max" metric such as accuracy keeps improving.
+    """
+    if getattr(scheduler, "mode", mode) == mode or not hasattr(scheduler, "_init_is_better"):
+        return
+    scheduler._init_is_better(mode=mode, threshold=scheduler.threshold, threshold_mode=scheduler.threshold_mode)
+    scheduler.best = scheduler.mode_worse
+    scheduler.num_bad_epochs = 0
 
 
 class Checkpoint(Callback):

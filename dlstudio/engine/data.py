@@ -16,7 +16,8 @@ class TensorBatches:
     memory as tensors, indexing a batch at once is an order of magnitude cheaper.
     """
 
-    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool, generator: torch.Generator):
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool,
+                 generator: torch.Generator | None = None):
         self.tensors = dataset.tensors
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -47,15 +48,18 @@ def make_batches(
     num_workers: int = 0,
     pin_memory: bool = False,
 ) -> TensorBatches | DataLoader:
-    """An iterable of batches over ``dataset``, reproducible for a given ``seed``."""
-    generator = torch.Generator().manual_seed(seed)
+    """An iterable of batches over ``dataset``, reproducible for a given seed.
+
+    Shuffling draws from torch's global RNG (seeded by the run, and saved with each checkpoint) rather
+    than a private generator, so a resumed run continues with the same batch order as an uninterrupted
+    one instead of repeating epoch 1's. ``seed`` is kept for callers; seed the global RNG with it.
+    """
     if isinstance(dataset, TensorDataset) and num_workers == 0:
-        return TensorBatches(dataset, batch_size, shuffle, generator)
+        return TensorBatches(dataset, batch_size, shuffle)
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
-        generator=generator,
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,

@@ -19,7 +19,7 @@ import torch
 from dlstudio.engine.callbacks import Callback
 from dlstudio.engine.control import Cancelled, RunControl
 from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
-from dlstudio.engine.task import Task
+from dlstudio.engine.task import Task, monitored_metric
 
 
 class NonFiniteLoss(Exception):
@@ -40,16 +40,19 @@ class FitState:
     stop_reason: str = ""
     #: Messages callbacks want shown in the run log.
     messages: list[LogMessage] = field(default_factory=list)
+    #: Metric the best epoch is judged by (the task's monitor, or train_loss without validation data).
+    monitor: str = ""
 
     def log(self, text: str, level: str = "info") -> None:
         self.messages.append(LogMessage(text, level))
 
-    def improved(self, value: float) -> bool:
+    def improved(self, value: float, mode: str | None = None) -> bool:
+        """Whether ``value`` beats the best so far; ``mode`` ("min"/"max") defaults to the task's."""
         if not math.isfinite(value):
             return False
         if self.best_value is None:
             return True
-        if self.task.monitor_mode == "max":
+        if (mode or self.task.monitor_mode) == "max":
             return value > self.best_value
         return value < self.best_value
 
@@ -92,8 +95,9 @@ def fit(
                 metrics.update({f"{phase}_{name}": value for name, value in summary.items()})
             if task.lr is not None:
                 metrics["lr"] = task.lr
-            monitored = metrics.get(task.monitor, metrics.get("train_loss", math.nan))
-            is_best = state.improved(monitored)
+            state.monitor, mode = monitored_metric(task, metrics)
+            monitored = metrics.get(state.monitor, math.nan)
+            is_best = state.improved(monitored, mode)
             if is_best:
                 state.best_epoch, state.best_value = epoch, monitored
             record = EpochEnd(epoch, epochs, metrics, time.perf_counter() - started, is_best)
@@ -112,7 +116,7 @@ def fit(
     for cb in callbacks:
         cb.on_fit_end(state, status)
     yield from _drain(state)
-    yield FitEnded(status, message, state.best_epoch, state.best_value, task.monitor)
+    yield FitEnded(status, message, state.best_epoch, state.best_value, state.monitor or task.monitor)
 
 
 def _run_phase(

@@ -82,3 +82,14 @@ class Task:
         for i, opt in enumerate(self.optimizers):
             if f"optimizer{i}" in state:
                 opt.load_state_dict(state[f"optimizer{i}"])
+
+
+def monitored_metric(task: Task, metrics: Mapping[str, float]) -> tuple[str, str]:
+    """The metric that decides the best epoch and which way is better (``"min"``/``"max"``).
+
+    The task's :attr:`~Task.monitor` when the epoch produced it; otherwise (no validation data) the
+    training loss, for which lower is better whatever the task's own metric direction.
+    """
+    if task.monitor in metrics:
+        return task.monitor, task.monitor_mode
+    return "train_loss", "min"

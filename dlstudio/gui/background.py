@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 
 class _Worker(QObject):
@@ -61,7 +61,7 @@ class BackgroundJob(QObject):
         self._worker.progress.connect(self.progress)
         self._worker.result.connect(self.result)
         self._worker.error.connect(self.error)
-        self._worker.finished.connect(self._thread.quit)
+        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self.done)
 
     def start(self) -> None:

@@ -33,6 +33,8 @@ class StudioContext(QObject):
 
     #: A run entered the store and began training: ``(run_id, plugin)``.
     run_started = Signal(str, str)
+    #: Which queued run (the ticket :meth:`start_run` returned) became which stored run: ``(ticket, run_id)``.
+    run_assigned = Signal(str, str)
     #: An epoch ended: ``(run_id, {"epoch": n, "train_loss": ..., ...})``.
     run_epoch = Signal(str, dict)
     #: A run ended: ``(run_id, status, message)``; status is completed/stopped/cancelled/failed.

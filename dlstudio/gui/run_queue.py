@@ -1,0 +1,120 @@
+"""Runs train one at a time: a queue of specs, one worker thread for the current run, pause/cancel."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from dlstudio.engine import RunControl
+from dlstudio.gui.run_worker import RunWorker, start_worker
+
+if TYPE_CHECKING:
+    from dlstudio.spec import RunSpec
+    from dlstudio.studio import Studio
+
+
+class RunQueue(QObject):
+    #: Re-emitted from the current worker (see RunWorker for payloads).
+    run_started = Signal(dict)
+    fit_started = Signal(dict)
+    batch_ended = Signal(dict)
+    epoch_ended = Signal(dict)
+    log = Signal(str, str)
+    fit_ended = Signal(dict)
+    failed = Signal(str, str)
+    #: A run is about to begin: (ticket, title).
+    starting = Signal(str, str)
+    #: The current run's thread ended (after fit_ended or failed).
+    run_done = Signal(str)
+    paused_changed = Signal(bool)
+    queue_changed = Signal(int)
+
+    def __init__(self, studio: Studio, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.studio = studio
+        self._pending: deque[tuple[str, RunSpec | None, str | None]] = deque()
+        self._tickets = itertools.count(1)
+        self._thread: QThread | None = None
+        self._worker: RunWorker | None = None
+        self._control: RunControl | None = None
+        self.current_ticket = ""
+        self.current_run_id = ""
+
+    # -- queue -------------------------------------------------------------------------------------
+    def submit(self, spec: RunSpec | None, resume_id: str | None = None) -> str:
+        ticket = f"run-{next(self._tickets)}"
+        self._pending.append((ticket, spec, resume_id))
+        self.queue_changed.emit(len(self._pending))
+        if self._thread is None:
+            self._start_next()
+        return ticket
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def is_running(self) -> bool:
+        return self._thread is not None and not self._thread.isFinished()
+
+    def _start_next(self) -> None:
+        if not self._pending:
+            return
+        ticket, spec, resume_id = self._pending.popleft()
+        self.queue_changed.emit(len(self._pending))
+        self.current_ticket, self.current_run_id = ticket, resume_id or ""
+        self._control = RunControl()
+        worker = RunWorker(self.studio, spec, resume_id, self._control)
+        for name in ("fit_started", "batch_ended", "epoch_ended", "log", "fit_ended", "failed"):
+            getattr(worker, name).connect(getattr(self, name))
+        worker.run_started.connect(self._on_run_started)
+        self._worker = worker
+        title = f"resume {resume_id}" if resume_id else (spec.run.name or spec.model.id)
+        self.starting.emit(ticket, title)
+        self._thread = start_worker(worker)
+        self._thread.finished.connect(self._on_thread_finished)
+
+    def _on_run_started(self, info: dict) -> None:
+        self.current_run_id = info["run_id"]
+        self.run_started.emit(info)
+
+    def _on_thread_finished(self) -> None:
+        ticket = self.current_ticket
+        if self._thread is not None:
+            self._thread.deleteLater()
+        if self._worker is not None:
+            self._worker.deleteLater()
+        self._thread = self._worker = self._control = None
+        self.paused_changed.emit(False)
+        self.run_done.emit(ticket)
+        self._start_next()
+
+    # -- control -----------------------------------------------------------------------------------
+    def pause(self) -> None:
+        if self._control is not None:
+            self._control.pause()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self._control is not None:
+            self._control.resume()
+            self.paused_changed.emit(False)
+
+    @property
+    def paused(self) -> bool:
+        return self._control is not None and self._control.paused
+
+    def cancel(self) -> None:
+        """Cancel the current run (within one batch); queued runs still start afterwards."""
+        if self._control is not None:
+            self._control.cancel()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Drop queued runs, cancel the current one and wait for its thread; True if it ended in time."""
+        self._pending.clear()
+        self.queue_changed.emit(0)
+        if self._thread is None:
+            return True
+        self.cancel()
+        return self._thread.wait(timeout_ms)

@@ -1,0 +1,27 @@
+"""The model: a small multi-layer perceptron from 2-D points to class logits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dlstudio.contract import DataInfo
+from torch import nn
+
+MODEL_ID = "hello.mlp"
+#: Parameters and their defaults: the keys of ``[model.params]``.
+DEFAULTS = {"hidden": 32, "layers": 2, "activation": "tanh"}
+#: A parameter with choices is a drop-down in the GUI, and a spec may only name one of them.
+CHOICES = {"activation": ["tanh", "relu", "gelu"]}
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
+
+
+def build_mlp(params: Mapping[str, Any], info: DataInfo) -> nn.Module:
+    """``ModelSpec.build``: ``layers`` hidden layers of ``hidden`` units, one logit per class."""
+    width = info.input_shape[0]
+    layers: list[nn.Module] = []
+    for _ in range(params["layers"]):
+        layers += [nn.Linear(width, params["hidden"]), _ACTIVATIONS[params["activation"]]()]
+        width = params["hidden"]
+    layers.append(nn.Linear(width, info.num_classes))
+    return nn.Sequential(*layers)

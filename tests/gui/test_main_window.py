@@ -1,0 +1,165 @@
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QMessageBox
+
+from dlstudio import hookimpl
+from dlstudio.contract import FamilySpec, PanelSpec
+from tests.fixture_plugins import demo_plugin
+
+RUN_TIMEOUT = 60_000
+
+
+def family_keys(window):
+    return [window.families.item(i).data(Qt.ItemDataRole.UserRole) for i in range(window.families.count())]
+
+
+def train_panel(window):
+    return window.panels["demo.train"]
+
+
+def start_demo_run(window, qtbot, **train):
+    panel = train_panel(window)
+    panel.train_form.set_values(train)
+    with qtbot.waitSignal(window.context.run_started, timeout=RUN_TIMEOUT):
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+
+
+def test_window_lists_families_panels_and_runs(demo_window):
+    assert family_keys(demo_window)[0] == "demo"
+    assert family_keys(demo_window)[-1] == "__runs__"
+    assert "demo.train" in demo_window.panels
+    assert demo_window.device_selector.current() == "cpu"
+    assert demo_window.device_selector.isEnabled()
+
+
+def test_run_from_panel_finishes_and_is_stored(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    assert panel.recipe_combo.currentData() == "demo-blobs"
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT) as finished:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    run_id, status, _ = finished.args
+    assert status == "completed"
+    row = demo_window.studio.store.get(run_id)
+    assert row.status == "completed" and row.epochs_done == 3
+    qtbot.waitUntil(lambda: not demo_window.is_running())
+    assert "completed" in demo_window.run_dock.progress.format()
+    assert len(demo_window.run_dock.curves._series["valid_accuracy"][0]) == 3
+
+
+def test_pause_resume_and_cancel(demo_window, qtbot):
+    train_panel(demo_window).data_box.form().set_values({"samples": 20000})
+    start_demo_run(demo_window, qtbot, epochs=200, batch_size=8)
+    qtbot.mouseClick(demo_window.run_dock.pause_button, Qt.MouseButton.LeftButton)
+    assert demo_window.queue.paused
+    assert demo_window.run_dock.pause_button.text() == "Resume"
+    qtbot.mouseClick(demo_window.run_dock.pause_button, Qt.MouseButton.LeftButton)
+    assert not demo_window.queue.paused
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT) as finished:
+        qtbot.mouseClick(demo_window.run_dock.cancel_button, Qt.MouseButton.LeftButton)
+    assert finished.args[1] == "cancelled"
+    assert demo_window.studio.store.get(finished.args[0]).status == "cancelled"
+
+
+def test_cancel_while_paused_ends_the_run(demo_window, qtbot):
+    train_panel(demo_window).data_box.form().set_values({"samples": 20000})
+    start_demo_run(demo_window, qtbot, epochs=200, batch_size=8)
+    demo_window.queue.pause()
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT) as finished:
+        demo_window.queue.cancel()
+    assert finished.args[1] == "cancelled"
+
+
+def test_closing_during_a_run_asks_then_stops_it_cleanly(demo_window, qtbot, monkeypatch):
+    train_panel(demo_window).data_box.form().set_values({"samples": 20000})
+    start_demo_run(demo_window, qtbot, epochs=200, batch_size=8)
+    qtbot.waitUntil(lambda: demo_window.studio.store.list_runs()[0].epochs_done >= 1, timeout=RUN_TIMEOUT)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    demo_window.close()
+    assert asked and demo_window.is_running()  # "No" keeps the window and the run
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    demo_window.close()
+    assert not demo_window.queue._thread or demo_window.queue._thread.isFinished()
+    row = demo_window.studio.store.list_runs()[0]
+    assert row.status == "cancelled"
+    assert (demo_window.studio.store.run_dir(row.id) / "checkpoints" / "last.safetensors").exists()
+
+
+def test_bad_spec_shows_an_error_and_starts_nothing(demo_window):
+    panel = train_panel(demo_window)
+    panel.train_form.widget("lr").setText("fast")
+    panel.start()
+    assert demo_window.errors[-1][0] == "Cannot start the run"
+    assert "Lr" in demo_window.errors[-1][1]
+    assert not demo_window.is_running()
+    assert demo_window.studio.store.list_runs() == []
+
+
+def test_run_that_fails_to_load_data_reports_it(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    panel.data_box.form().set_values({"samples": 0})
+    with qtbot.waitSignal(demo_window.queue.run_done, timeout=RUN_TIMEOUT):
+        panel.start()
+    title, message = demo_window.errors[-1]
+    assert title == "The run could not start"
+    assert "no training samples" in message
+
+
+def test_nan_loss_ends_the_run_as_failed_with_a_message(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    panel.data_box.form().set_values({"nan": True})
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT) as finished:
+        panel.start()
+    assert finished.args[1] == "failed"
+    assert "nan" in finished.args[2].lower()
+
+
+def test_runs_are_queued_one_after_another(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    finished = []
+    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append(status))
+    panel.start()
+    panel.start()
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=RUN_TIMEOUT)
+    assert finished == ["completed", "completed"]
+    assert len(demo_window.studio.store.list_runs()) == 2
+
+
+def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_studio):
+    class Broken:
+        @hookimpl
+        def dlstudio_register_families(self, register):
+            register(FamilySpec(id="broken", title="Broken"))
+
+        @hookimpl
+        def dlstudio_register_panels(self, register):
+            register(PanelSpec(id="broken.panel", title="Boom", family="broken", factory=lambda ctx: 1 / 0))
+
+    studio = make_studio(("demo", demo_plugin), ("broken", Broken()))
+    window = make_window(studio)
+    widget = window.panels["broken.panel"]
+    assert isinstance(widget, QLabel) and "ZeroDivisionError" in widget.text()
+    assert "demo.train" in window.panels
+    assert any("broken.panel" in w for w in studio.plugin_record("broken").warnings)
+
+
+def test_show_panel_switches_family_and_tab(demo_window):
+    demo_window.show_runs()
+    assert demo_window.pages.currentWidget() is demo_window.runs_view
+    assert demo_window.show_panel("demo.train")
+    assert demo_window.pages.currentWidget() is demo_window.family_pages["demo"]
+    assert not demo_window.show_panel("nope")
+
+
+def test_device_choice_is_remembered(make_window, demo_studio, monkeypatch):
+    from dlstudio.engine import devices
+
+    fake = [devices.DeviceInfo("cpu", "CPU"), devices.DeviceInfo("cuda:0", "Fake GPU", 8 << 30, 6 << 30)]
+    monkeypatch.setattr(devices, "list_devices", lambda: fake)
+    first = make_window(demo_studio)
+    assert first.device_selector.current() == "cuda:0"  # a GPU is preferred when nothing was chosen
+    assert "Fake GPU" in first.device_selector.currentText() and "GiB" in first.device_selector.currentText()
+    first.device_selector.setCurrentIndex(0)
+    first.settings.sync()
+    second = make_window(demo_studio)
+    assert second.device_selector.current() == "cpu"
+    assert second.current_device() == "cpu"
