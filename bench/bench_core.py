@@ -1,0 +1,181 @@
+"""Core benchmarks, measured side by side in one run (the machine is noisy: compare, don't clock).
+
+(a) engine epoch time ÷ a bare hand-written loop, same model/data/batches      goal ≤ 1.02
+(b) throughput of a run started from the GUI ÷ the same run headless          goal ≥ 0.95
+(c) Qt event-loop lateness while training (p99, max)                          goal ≤ 20 ms, ≤ 100 ms
+(d) seconds from process start to the main window shown                       goal ≤ 2 s
+
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_core.py`` (or ``make bench``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_plugin
+import torch
+import torch.nn.functional as F
+from torch.utils.data import TensorDataset
+
+from dlstudio.contract import DataInfo
+from dlstudio.engine import RunControl, TaskContext, fit
+from dlstudio.engine.classification import ClassificationTask
+from dlstudio.engine.data import make_batches
+from dlstudio.engine.records import EpochEnd
+from dlstudio.plugins import module_candidate
+from dlstudio.spec import RunSpec, TrainSection
+from dlstudio.studio import Studio
+
+ROUNDS = 5
+
+
+def bare_epoch(model, optimizer, batches) -> float:
+    """The loop a person would write by hand (the book's ``fit``, modernised)."""
+    started = time.perf_counter()
+    model.train()
+    total, correct, count = 0.0, 0, 0
+    for x, y in batches:
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+        correct += (out.argmax(1) == y).sum().item()
+        count += len(y)
+    return time.perf_counter() - started
+
+
+def engine_epoch(task, batches) -> float:
+    started = time.perf_counter()
+    for record in fit(task, batches, None, epochs=1, control=RunControl()):
+        if isinstance(record, EpochEnd):
+            pass
+    return time.perf_counter() - started
+
+
+def bench_engine_overhead() -> float:
+    x, y = bench_plugin.random_images()
+    batches = make_batches(TensorDataset(x, y), 64, shuffle=True)
+    info = DataInfo(input_shape=(1, 28, 28), classes=tuple("0123456789"))
+    train = TrainSection(lr=0.01)
+    torch.manual_seed(0)
+    task = ClassificationTask(TaskContext(bench_plugin.small_cnn(), info, train, torch.device("cpu")))
+    torch.manual_seed(0)
+    model = bench_plugin.small_cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    bare_epoch(model, optimizer, batches)  # warm-up both
+    engine_epoch(task, batches)
+    ratios = []
+    for _ in range(ROUNDS):  # interleaved, so drifts in machine load hit both alike
+        b = bare_epoch(model, optimizer, batches)
+        e = engine_epoch(task, batches)
+        ratios.append(e / b)
+    return statistics.median(ratios)
+
+
+class LatenessProbe:
+    """A 10 ms QTimer; how late each tick comes is how long the event loop was kept from running."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.ticks: list[float] = []
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.ticks.append(self.clock.nsecsElapsed() / 1e6)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return [max(0.0, b - a - 10.0) for a, b in itertools.pairwise(self.ticks)]
+
+
+def bench_gui_vs_headless(epochs: int = 3) -> tuple[float, float, float]:
+    """Same spec, headless (Run driven directly) and through the window's run queue; train seconds
+    (the sum of epoch times the store records) compared, interleaved twice."""
+    from PySide6.QtWidgets import QApplication
+
+    from dlstudio.gui.app import gui_settings, warm_up_torch
+    from dlstudio.gui.main_window import MainWindow
+    from dlstudio.runner import Run
+
+    app = QApplication.instance() or QApplication([])
+    warm_up_torch()
+    home = Path(tempfile.mkdtemp(prefix="dlstudio-bench-"))
+    studio = Studio.open(home, [module_candidate("bench", bench_plugin)])
+    window = MainWindow(gui_settings(home))
+    window.attach_studio(studio)
+    window.show()
+    ratios, lateness = [], []
+    for _ in range(2):
+        headless = Run(studio, RunSpec.from_dict(bench_plugin.spec_dict(epochs)))
+        for _record in headless.records():
+            pass
+        done: list[tuple] = []
+        window.context.run_finished.connect(lambda *a, _done=done: _done.append(a))
+        probe = LatenessProbe()
+        probe.start()
+        window.start_run(RunSpec.from_dict(bench_plugin.spec_dict(epochs)), None)
+        while not done or window.is_running():
+            app.processEvents()
+            time.sleep(0.001)
+        lateness += probe.stop()
+        window.context.run_finished.disconnect()
+        gui_run = done[0][0]
+        ratios.append(studio.store.get(headless.run_id).duration / studio.store.get(gui_run).duration)
+    window.queue.shutdown()
+    window.close()
+    lateness.sort()
+    p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
+    return statistics.median(ratios), p99, max(lateness, default=float("nan"))
+
+
+def bench_startup() -> tuple[float, float]:
+    env = {**os.environ, "DLSTUDIO_HOME": tempfile.mkdtemp(prefix="dlstudio-bench-")}
+    shown, loaded = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "dlstudio.cli", "gui", "--report-startup", "--quit-after-load"],
+                                stdout=subprocess.PIPE, text=True, env=env)
+        for line in proc.stdout:
+            if line.startswith("window-shown"):
+                shown.append(time.perf_counter() - started)
+            elif line.startswith("plugins-loaded"):
+                loaded.append(time.perf_counter() - started)
+        proc.wait(timeout=120)
+    return statistics.median(shown), statistics.median(loaded)
+
+
+def main() -> None:
+    print("dlstudio core benchmarks (medians; ratios measured side by side)")
+    a = bench_engine_overhead()
+    print(f"(a) engine epoch ÷ bare loop:                 {a:.3f}   (goal ≤ 1.02)", flush=True)
+    b, p99, worst = bench_gui_vs_headless()
+    print(f"(b) GUI run throughput ÷ headless:            {b:.3f}   (goal ≥ 0.95)", flush=True)
+    print(f"(c) event-loop lateness while training:       p99 {p99:.1f} ms, max {worst:.1f} ms"
+          "   (goal ≤ 20 ms, ≤ 100 ms)", flush=True)
+    shown, loaded = bench_startup()
+    print(f"(d) process start → main window shown:        {shown:.2f} s   (goal ≤ 2 s); "
+          f"plugins loaded at {loaded:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Image sources: each module turns its parameters into a :class:`~dlstudio.contract.DataBundle`."""

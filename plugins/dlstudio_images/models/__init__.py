@@ -1,0 +1,1 @@
+"""Image classifiers: the book's networks and torchvision's architectures, with transfer-learning options."""

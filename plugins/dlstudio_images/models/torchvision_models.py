@@ -1,0 +1,273 @@
+"""torchvision's classifiers with the book's transfer-learning options.
+
+Weights: random, ImageNet (torchvision's file from the torch hub cache, downloaded when online), or a file
+(a dlstudio checkpoint or a state dict, loaded without unpickling). The head is replaced for the data's
+classes, the input adapted to its channels, and the network frozen up to a chosen block.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.error
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dlstudio.checkpoints import CheckpointError, apply_weights, load_checkpoint
+from dlstudio.contract import DataInfo
+from dlstudio_images.models.transfer import (
+    adapt_input_channels,
+    add_input_dropout,
+    first_conv,
+    freeze,
+    freeze_all_but,
+    load_transfer_state,
+    replace_linear,
+    with_bn_counters,
+)
+
+
+@dataclass(frozen=True)
+class Arch:
+    id: str
+    title: str
+    weights_enum: str
+    #: The final Linear layer, replaced for the data's classes.
+    head: str
+    #: Submodules left trainable when the backbone is frozen ("the classifier").
+    classifier: tuple[str, ...]
+    #: Blocks in input order, for "freeze up to": (name, submodules).
+    stages: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Dropout modules of the classifier, whose p the ``dropout`` parameter sets.
+    dropouts: tuple[str, ...] = ()
+    dropout: float = 0.0
+    input_size: int = 224
+    min_size: int = 32
+    description: str = ""
+
+
+def _seq(prefix: str, groups: list[tuple[str, range]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((name, tuple(f"{prefix}.{i}" for i in idx)) for name, idx in groups)
+
+
+_RESNET_STAGES = (("stem", ("conv1", "bn1")), ("layer1", ("layer1",)), ("layer2", ("layer2",)),
+                  ("layer3", ("layer3",)), ("layer4", ("layer4",)))
+_VGG = _seq("features", [("block1", range(0, 5)), ("block2", range(5, 10)), ("block3", range(10, 17)),
+                         ("block4", range(17, 24)), ("block5", range(24, 31))])
+_VGG_BN = _seq("features", [("block1", range(0, 7)), ("block2", range(7, 14)), ("block3", range(14, 24)),
+                            ("block4", range(24, 34)), ("block5", range(34, 44))])
+_DENSE = tuple((f"block{i}", (f"features.denseblock{i}", f"features.transition{i}")) for i in range(1, 4))
+_INCEPTION = (
+    ("stem", ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1", "Conv2d_4a_3x3")),
+    ("mixed5", ("Mixed_5b", "Mixed_5c", "Mixed_5d")),
+    ("mixed6", ("Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e")),
+    ("mixed7", ("Mixed_7a", "Mixed_7b", "Mixed_7c")),
+)
+
+ARCHS: dict[str, Arch] = {a.id: a for a in (
+    Arch("resnet18", "ResNet-18", "ResNet18_Weights", "fc", ("fc",), _RESNET_STAGES,
+         description="Residual network, 11.7 M parameters; the book's chapter 3 transfer model."),
+    Arch("resnet34", "ResNet-34", "ResNet34_Weights", "fc", ("fc",), _RESNET_STAGES,
+         description="Residual network, 21.8 M parameters (chapter 8 features)."),
+    Arch("resnet50", "ResNet-50", "ResNet50_Weights", "fc", ("fc",), _RESNET_STAGES,
+         description="Bottleneck residual network, 25.6 M parameters."),
+    Arch("vgg16", "VGG-16", "VGG16_Weights", "classifier.6", ("classifier",), _VGG,
+         ("classifier.2", "classifier.5"), 0.5, description="VGG-16, 138 M parameters (chapter 5 transfer)."),
+    Arch("vgg16_bn", "VGG-16 (batch norm)", "VGG16_BN_Weights", "classifier.6", ("classifier",), _VGG_BN,
+         ("classifier.2", "classifier.5"), 0.5, description="VGG-16 with batch normalisation."),
+    Arch("densenet121", "DenseNet-121", "DenseNet121_Weights", "classifier", ("classifier",),
+         (("stem", ("features.conv0", "features.norm0")), *_DENSE,
+          ("block4", ("features.denseblock4", "features.norm5"))),
+         description="Densely connected network, 8 M parameters (chapter 8)."),
+    Arch("inception_v3", "Inception-v3", "Inception_V3_Weights", "fc", ("fc", "AuxLogits"), _INCEPTION,
+         ("dropout",), 0.5, input_size=299, min_size=75,
+         description="Inception-v3 at 299×299 with auxiliary logits (chapter 8)."),
+    Arch("mobilenet_v3_small", "MobileNet-V3 small", "MobileNet_V3_Small_Weights", "classifier.3",
+         ("classifier",), _seq("features", [(f"block{i}", range(i, i + 1)) for i in range(13)]),
+         ("classifier.2",), 0.2, description="A small, fast network (2.5 M parameters): good on a CPU."),
+    Arch("efficientnet_b0", "EfficientNet-B0", "EfficientNet_B0_Weights", "classifier.1", ("classifier",),
+         _seq("features", [(f"block{i}", range(i, i + 1)) for i in range(9)]), ("classifier.0",), 0.2,
+         description="EfficientNet-B0, 5.3 M parameters."),
+)}
+
+FREEZE_FIXED = ("none", "backbone", "head_only")
+
+
+#: Inception-v3's auxiliary classifier pools a 17×17 map: it needs 299-pixel inputs.
+AUX_MIN_SIZE = 299
+
+
+def defaults(arch: Arch) -> dict[str, Any]:
+    out = {"weights": "random", "weights_file": "", "freeze": "none", "dropout": arch.dropout}
+    if arch.id == "inception_v3":
+        out["aux_logits"] = True
+    return out
+
+
+def choices(arch: Arch) -> dict[str, list]:
+    return {"weights": ["random", "imagenet", "file"],
+            "freeze": [*FREEZE_FIXED, *(s for s, _ in arch.stages)]}
+
+
+def default_data(arch: Arch) -> DataInfo:
+    from dlstudio_images.data.common import IMAGENET_MEAN, IMAGENET_STD
+
+    categories = tuple(_weights(arch).meta["categories"])
+    s = arch.input_size
+    extra = {"size": [s, s], "channels": 3, "resize": "resize_crop", "normalize": "imagenet",
+             "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
+    return DataInfo((3, s, s), categories, "image", extra)
+
+
+# -- weights -----------------------------------------------------------------------------------------
+
+
+def _weights(arch: Arch) -> Any:
+    import torchvision.models as tvm
+
+    return getattr(tvm, arch.weights_enum).IMAGENET1K_V1
+
+
+def imagenet_file(arch: Arch) -> tuple[str, Path]:
+    """URL of the ImageNet weights and where torch's hub cache keeps them."""
+    url = _weights(arch).url
+    return url, Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def imagenet_state(arch: Arch) -> dict[str, torch.Tensor]:
+    """The ImageNet weights: from the hub cache, else downloaded; offline, a message says where to put them."""
+    url, path = imagenet_file(arch)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        match = torch.hub.HASH_REGEX.search(path.name)
+        try:
+            torch.hub.download_url_to_file(url, str(path), match.group(1) if match else None, progress=False)
+        except (urllib.error.URLError, OSError, RuntimeError) as exc:
+            raise ValueError(
+                f"the ImageNet weights of {arch.title} are not on this machine and could not be downloaded "
+                f"({exc}). Download {url} and put it in {path.parent} as {path.name} (the torch hub cache; "
+                f"set TORCH_HOME to move it), or choose weights 'random' or 'file'."
+            ) from None
+    try:
+        state, _ = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise ValueError(f"{path} cannot be used as {arch.title}'s ImageNet weights: {exc}") from None
+    if arch.id == "densenet121":
+        state = _densenet_keys(state)
+    return state
+
+
+_OLD_DENSE = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
+
+
+def _densenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision's DenseNet files use old key names ('norm.1'); rename them as torchvision does."""
+    out = {}
+    for key, value in state.items():
+        m = _OLD_DENSE.match(key)
+        out[m.group(1) + m.group(2) if m else key] = value
+    return out
+
+
+# -- building ------------------------------------------------------------------------------------------
+
+
+def constructor(arch: Arch) -> Callable[..., nn.Module]:
+    import torchvision.models as tvm
+
+    return getattr(tvm, arch.id)
+
+
+def bare(arch: Arch, num_classes: int, pretrained: bool = False) -> nn.Module:
+    """The torchvision network with ``num_classes`` outputs, randomly initialised."""
+    kwargs: dict[str, Any] = {"weights": None, "num_classes": num_classes}
+    if arch.id == "inception_v3":
+        kwargs.update(aux_logits=True, init_weights=not pretrained, transform_input=pretrained)
+    return constructor(arch)(**kwargs)
+
+
+def _check_input(arch: Arch, info: DataInfo) -> int:
+    if len(info.input_shape) != 3:
+        raise ValueError(f"{arch.title} takes images [C, H, W], got input shape {info.input_shape}")
+    channels, height, width = info.input_shape
+    if min(height, width) < arch.min_size:
+        raise ValueError(f"{arch.title} needs images of at least {arch.min_size}×{arch.min_size} pixels, "
+                         f"got {height}×{width}: raise the dataset's size")
+    return channels
+
+
+def _drop_aux(model: nn.Module) -> None:
+    model.AuxLogits = None
+    model.aux_logits = False
+
+
+def build(arch: Arch, params: Mapping[str, Any], info: DataInfo) -> nn.Module:
+    channels = _check_input(arch, info)
+    aux = bool(params.get("aux_logits", False))
+    if aux and min(info.input_shape[1:]) < AUX_MIN_SIZE:
+        raise ValueError(f"Inception-v3's auxiliary logits need images of at least {AUX_MIN_SIZE} pixels; the data "
+                         f"gives {info.input_shape[1]}: raise the size to {AUX_MIN_SIZE} or turn aux_logits off")
+    weights = params["weights"]
+    if weights == "imagenet":
+        model = bare(arch, 1000, pretrained=True)
+        apply_weights(model, with_bn_counters(model, imagenet_state(arch)), source=f"{arch.title} ImageNet weights")
+    elif weights == "file":
+        if not params["weights_file"]:
+            raise ValueError("weights 'file' needs a weights_file (a dlstudio checkpoint or a .pt/.pth state dict)")
+        state = load_transfer_state(params["weights_file"], f"images.{arch.id}")
+        key = f"{arch.head}.weight"
+        if key not in state:
+            raise ValueError(f"{params['weights_file']} has no {key}: it does not hold a {arch.title}")
+        model = bare(arch, int(state[key].shape[0]), pretrained=True)
+        if arch.id == "inception_v3" and "AuxLogits.fc.weight" not in state:
+            _drop_aux(model)
+        conv_name, _ = first_conv(model)
+        if f"{conv_name}.weight" in state:
+            adapt_input_channels(model, int(state[f"{conv_name}.weight"].shape[1]))
+        apply_weights(model, with_bn_counters(model, state), source=params["weights_file"])
+    else:
+        model = bare(arch, info.num_classes)
+    adapt_input_channels(model, channels)
+    replace_linear(model, arch.head, info.num_classes)
+    if arch.id == "inception_v3":
+        if aux and model.AuxLogits is not None:
+            replace_linear(model, "AuxLogits.fc", info.num_classes)
+        elif aux:
+            raise ValueError(f"{params['weights_file']} has no auxiliary classifier: turn aux_logits off")
+        else:
+            _drop_aux(model)
+    set_dropout(model, arch, float(params["dropout"]))
+    apply_freeze(model, arch, params["freeze"])
+    return model
+
+
+def set_dropout(model: nn.Module, arch: Arch, p: float) -> None:
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {p}")
+    if arch.dropouts:
+        for path in arch.dropouts:
+            model.get_submodule(path).p = p
+    else:
+        add_input_dropout(model.get_submodule(arch.head), p)
+
+
+def apply_freeze(model: nn.Module, arch: Arch, choice: str) -> list[str]:
+    if choice == "none":
+        return []
+    if choice == "backbone":
+        return freeze_all_but(model, arch.classifier)
+    if choice == "head_only":
+        heads = [arch.head] + (["AuxLogits.fc"] if getattr(model, "AuxLogits", None) is not None else [])
+        return freeze_all_but(model, heads)
+    names = [s for s, _ in arch.stages]
+    if choice not in names:
+        raise ValueError(f"freeze {choice!r} is not one of {', '.join((*FREEZE_FIXED, *names))}")
+    modules = [m for _, group in arch.stages[: names.index(choice) + 1] for m in group]
+    return freeze(model, modules)

@@ -1,0 +1,133 @@
+"""Transfer learning on any ``nn.Module``: load weights from a file, replace the head, adapt the input
+channels, freeze up to a block (frozen parts stay in eval mode), count trainable and frozen parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlstudio.checkpoints import load_checkpoint
+
+
+def load_transfer_state(path: str, architecture: str) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint or state dict to start from; refuses a dlstudio checkpoint of another model."""
+    state, meta = load_checkpoint(path)
+    saved = meta.get("architecture")
+    if saved and saved != architecture:
+        raise ValueError(f"{path} holds a {saved} model, not {architecture}: choose the matching architecture")
+    return state
+
+
+def with_bn_counters(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Files saved before PyTorch 0.4.1 (e.g. torchvision's DenseNet weights) lack batch norm's
+    ``num_batches_tracked``; fill them in as ``load_state_dict`` itself would."""
+    missing = {k: torch.tensor(0, dtype=torch.long) for k in model.state_dict()
+               if k.endswith(".num_batches_tracked") and k not in state}
+    return {**state, **missing} if missing else state
+
+
+def get_module(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path)
+
+
+def set_module(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, name, module)
+
+
+def replace_linear(model: nn.Module, path: str, num_classes: int) -> nn.Linear:
+    """Swap the ``nn.Linear`` at ``path`` for a fresh one with ``num_classes`` outputs (if it differs)."""
+    old = get_module(model, path)
+    if not isinstance(old, nn.Linear):
+        raise TypeError(f"{path} is a {type(old).__name__}, not a Linear layer")
+    if old.out_features == num_classes:
+        return old
+    new = nn.Linear(old.in_features, num_classes)
+    set_module(model, path, new)
+    return new
+
+
+def _head_dropout(module: nn.Module, args: tuple) -> tuple:
+    return (F.dropout(args[0], module.head_dropout, training=module.training),)
+
+
+def add_input_dropout(layer: nn.Module, p: float) -> None:
+    """Dropout on a layer's input through a hook, so the state dict keeps torchvision's keys."""
+    if p > 0:
+        layer.head_dropout = p
+        layer.register_forward_pre_hook(_head_dropout)
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    raise TypeError(f"{type(model).__name__} has no Conv2d layer")
+
+
+def adapt_input_channels(model: nn.Module, channels: int) -> None:
+    """Make the first convolution take ``channels`` inputs; pretrained filters are summed or spread (as timm)."""
+    name, conv = first_conv(model)
+    if conv.in_channels == channels:
+        return
+    new = nn.Conv2d(channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+                    conv.groups, conv.bias is not None, conv.padding_mode)
+    with torch.no_grad():
+        w = conv.weight.sum(1, keepdim=True)  # [out, 1, k, k]
+        new.weight.copy_(w.repeat(1, channels, 1, 1) / channels)
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    set_module(model, name, new)
+
+
+def _stay_in_eval(module: nn.Module, args: tuple) -> None:
+    if module.training:
+        module.eval()
+
+
+def keep_frozen_in_eval(model: nn.Module) -> list[str]:
+    """Frozen parts keep batch-norm statistics and skip dropout, as in a feature extractor.
+
+    Each outermost submodule whose parameters are all frozen gets a hook putting it back in eval mode
+    before its forward pass, whatever ``model.train()`` says. Returns their names.
+    """
+    names: list[str] = []
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        for name, child in module.named_children():
+            full = f"{prefix}{name}"
+            params = list(child.parameters())
+            if params and not any(p.requires_grad for p in params):
+                child.register_forward_pre_hook(_stay_in_eval)
+                names.append(full)
+            elif params:
+                visit(f"{full}.", child)
+
+    visit("", model)
+    return names
+
+
+def freeze(model: nn.Module, frozen: Iterable[str]) -> list[str]:
+    """Freeze the submodules named in ``frozen``; returns the outermost frozen modules' names."""
+    for path in frozen:
+        for p in get_module(model, path).parameters():
+            p.requires_grad_(False)
+    return keep_frozen_in_eval(model)
+
+
+def freeze_all_but(model: nn.Module, trainable: Iterable[str]) -> list[str]:
+    """Freeze every parameter outside the submodules named in ``trainable``."""
+    keep = tuple(f"{t}." for t in trainable)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith(keep))
+    return keep_frozen_in_eval(model)
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, frozen) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total - trainable

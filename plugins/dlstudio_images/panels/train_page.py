@@ -1,0 +1,157 @@
+"""The Train page: the core's training form (recipes, model, data, [train]) with the image plugin's tools
+beside it — parameter counts, the learning-rate finder, k-fold cross-validation and the ensemble comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlstudio.gui.train_panel import TrainPanel
+from dlstudio_images.panels.lr_box import LRFinderBox
+from dlstudio_images.panels.studies import study_book
+
+
+def count_parameters_for(studio: Any, spec: Any) -> tuple[int, int]:
+    """(trainable, frozen) parameters of the spec's model, sized from its data's parameters."""
+    from dlstudio.modelio import build_model
+    from dlstudio_images.models.transfer import count_parameters
+    from dlstudio_images.session import data_hint
+
+    info = data_hint(spec.data.id, spec.data.params)
+    return count_parameters(build_model(studio, spec.model.id, spec.model.params, info).model)
+
+
+class TrainPage(QWidget):
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.panel = TrainPanel(context, family="images")
+        self.counts = QLabel("—", wordWrap=True)
+        self.counts.setObjectName("parameter_counts")
+        self._count_job: Any = None
+        self._count_timer = QTimer(self, singleShot=True, interval=600)
+        self._count_timer.timeout.connect(self.update_counts)
+        for source in (self.panel.model_box, self.panel.data_box):
+            source.changed.connect(self._count_timer.start)
+
+        size_box = QGroupBox("Model size")
+        QVBoxLayout(size_box).addWidget(self.counts)
+        self.lr_box = LRFinderBox(context, self.panel.current_spec)
+        self.lr_box.use_lr.connect(self.use_lr)
+
+        kfold_box = QGroupBox("Cross-validation")
+        self.k_spin = QSpinBox(minimum=2, maximum=20, value=5)
+        self.kfold_button = QPushButton("Run k folds")
+        self.kfold_button.clicked.connect(self.start_kfold)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("k"))
+        row.addWidget(self.k_spin)
+        row.addWidget(self.kfold_button, 1)
+        kfold_layout = QVBoxLayout(kfold_box)
+        kfold_layout.addWidget(QLabel("Queue k runs of these settings, each holding out another fold "
+                                      "(stratified); results on the Studies page.", wordWrap=True))
+        kfold_layout.addLayout(row)
+
+        ensemble_box = QGroupBox("Ensemble")
+        self.ensemble_button = QPushButton("Compare backbones")
+        self.ensemble_button.clicked.connect(self.start_ensemble)
+        ensemble_layout = QVBoxLayout(ensemble_box)
+        ensemble_layout.addWidget(QLabel("With 'Cached backbone features' and two or more backbones: train a head "
+                                         "on each backbone alone and the ensemble on all.", wordWrap=True))
+        ensemble_layout.addWidget(self.ensemble_button)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        for box in (size_box, self.lr_box, kfold_box, ensemble_box):
+            side_layout.addWidget(box)
+        side_layout.addStretch(1)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(side)
+        scroll.setMinimumWidth(340)
+        scroll.setMaximumWidth(420)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.panel, 1)
+        layout.addWidget(scroll)
+        self._count_timer.start()
+
+    def load_spec(self, spec: dict) -> bool:
+        return self.panel.load_spec(spec)
+
+    # -- parameter counts ------------------------------------------------------------------------------
+    def update_counts(self) -> None:
+        try:
+            spec = self.panel.current_spec()
+        except Exception as exc:
+            self.counts.setText(f"<span style='color:#b00'>{exc}</span>")
+            return
+        self.counts.setText("counting…")
+        self._count_job = self.context.run_in_background(
+            count_parameters_for, self.context.studio, spec, on_result=self._show_counts,
+            on_error=lambda exc: self.counts.setText(f"<span style='color:#b00'>{exc}</span>"))
+
+    def _show_counts(self, counts: tuple[int, int]) -> None:
+        trainable, frozen = counts
+        total = trainable + frozen
+        share = f" ({trainable / total:.1%} of {total:,})" if frozen else ""
+        self.counts.setText(f"<b>{trainable:,}</b> trainable parameters{share}<br><b>{frozen:,}</b> frozen")
+
+    # -- tools ---------------------------------------------------------------------------------------
+    def use_lr(self, lr: float) -> None:
+        self.panel.train_form.set_values({"lr": float(f"{lr:.3g}")})
+        self.context.notify(f"learning rate set to {lr:.3g}")
+
+    def _spec(self, title: str) -> Any:
+        try:
+            return self.panel.current_spec()
+        except Exception as exc:
+            self.context.show_error(title, str(exc))
+            return None
+
+    def start_kfold(self) -> None:
+        from dlstudio_images.kfold import fold_specs
+
+        spec = self._spec("Cannot start cross-validation")
+        if spec is None:
+            return
+        k = self.k_spin.value()
+        try:
+            specs = fold_specs(spec, k)
+        except ValueError as exc:
+            self.context.show_error("Cannot start cross-validation", str(exc))
+            return
+        title = f"{k}-fold: {spec.run.name or spec.model.id}"
+        if study_book(self.context).start("kfold", title, [(f"fold {i + 1}", s) for i, s in enumerate(specs)]):
+            self.context.show_panel("images.studies")
+
+    def start_ensemble(self) -> None:
+        from dlstudio_images.ensemble import comparison_specs
+
+        spec = self._spec("Cannot compare backbones")
+        if spec is None:
+            return
+        try:
+            labelled = comparison_specs(spec)
+        except ValueError as exc:
+            self.context.show_error("Cannot compare backbones", str(exc))
+            return
+        title = f"Ensemble: {', '.join(label for label, _ in labelled[:-1])}"
+        if study_book(self.context).start("ensemble", title, labelled):
+            self.context.show_panel("images.studies")
+
+
+if __name__ == "__main__":
+    from dlstudio_images.panels.stub import preview
+
+    raise SystemExit(preview(TrainPage, (1300, 820)))

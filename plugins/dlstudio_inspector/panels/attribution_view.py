@@ -1,0 +1,142 @@
+"""Attribution: Grad-CAM or plain saliency for a chosen class, over the current input."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+
+from dlstudio_inspector.activations import colorize
+from dlstudio_inspector.attribution import Attribution, grad_cam, overlay, saliency
+from dlstudio_inspector.inputs import takes_tokens, tensor_to_image
+from dlstudio_inspector.panels.qtimage import ImageView
+from dlstudio_inspector.panels.session import Session
+
+
+def _predictions(model, x, classes: tuple[str, ...], k: int = 5) -> str:
+    with torch.no_grad():
+        out = model(x[:1])
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    if out.dim() != 2:
+        return ""
+    probs = torch.softmax(out[0].float(), 0)
+    top = probs.topk(min(k, probs.numel()))
+    names = [classes[i] if i < len(classes) else str(i) for i in top.indices.tolist()]
+    return "Predicted: " + ", ".join(f"{n} {p:.1%}" for n, p in zip(names, top.values.tolist()))
+
+
+def _attribute(model, x, method: str, layer: str | None, target: int | None, classes) -> tuple[Attribution, str]:
+    att = grad_cam(model, x, layer, target) if method == "grad-cam" else saliency(model, x, target)
+    return att, _predictions(model, x, classes)
+
+
+class AttributionView(QWidget):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.result: Attribution | None = None
+        self._stale = True
+        self.method_combo = QComboBox()
+        self.method_combo.addItem("Grad-CAM", "grad-cam")
+        self.method_combo.addItem("Saliency (|∂score/∂input|)", "saliency")
+        self.class_combo = QComboBox(minimumContentsLength=16)
+        self.layer_combo = QComboBox(minimumContentsLength=22)
+        self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=50)
+        self.alpha.setFixedWidth(120)
+        bar = QHBoxLayout()
+        for w in (QLabel("Method"), self.method_combo, QLabel("Class"), self.class_combo, QLabel("Layer"),
+                  self.layer_combo, QLabel("Overlay"), self.alpha):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.input_view = ImageView()
+        self.heat_view = ImageView()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.input_view)
+        split.addWidget(self.heat_view)
+        split.setSizes([600, 600])
+        box = QVBoxLayout(self)
+        box.addLayout(bar)
+        box.addWidget(self.info)
+        box.addWidget(split, 1)
+        self.method_combo.currentIndexChanged.connect(lambda _i: self._method_changed())
+        self.class_combo.activated.connect(lambda _i: self.compute())
+        self.layer_combo.activated.connect(lambda _i: self.compute())
+        self.alpha.valueChanged.connect(lambda _v: self.draw())
+        session.model_changed.connect(self.load)
+        session.input_changed.connect(self.compute)
+        self._method_changed()
+
+    def _method_changed(self) -> None:
+        self.layer_combo.setEnabled(self.method_combo.currentData() == "grad-cam")
+        self.compute()
+
+    def load(self) -> None:
+        opened = self.session.opened
+        if opened is None:
+            return
+        self.class_combo.clear()
+        self.class_combo.addItem("predicted class", None)
+        classes = opened.data.classes
+        for i, name in enumerate(classes[:2000]):
+            self.class_combo.addItem(f"{i}: {name}", i)
+        self.layer_combo.clear()
+        self.layer_combo.addItem("last spatial layer (auto)", None)
+        if not opened.is_scripted:  # blocks (two levels deep) and every convolution
+            for name, module in opened.model.named_modules():
+                if name and (name.count(".") <= 1 or isinstance(module, torch.nn.modules.conv._ConvNd)):
+                    self.layer_combo.addItem(f"{name}  ({type(module).__name__})", name)
+
+    def compute(self) -> None:
+        self._stale = not self.isVisible()
+        opened, x = self.session.opened, self.session.x
+        if self._stale or opened is None or x is None:
+            return
+        if opened.is_scripted or takes_tokens(opened.model, opened.data) or x.dim() != 4:
+            self.info.setText("Saliency and Grad-CAM work on image models opened from a checkpoint or an "
+                              "architecture (not token models or TorchScript files).")
+            self.input_view.set_image(None)
+            self.heat_view.set_image(None)
+            return
+        target = self.class_combo.currentData()
+        self.info.setText("Computing…")
+        self.session.submit("attribution", _attribute, opened.model, x, self.method_combo.currentData(),
+                            self.layer_combo.currentData(), target, opened.data.classes,
+                            on_result=self._done, on_error=self.info.setText)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.compute()
+
+    def _done(self, result: tuple[Attribution, str]) -> None:
+        self.result, predictions = result
+        opened = self.session.opened
+        att = self.result
+        name = opened.data.classes[att.target] if att.target < len(opened.data.classes) else str(att.target)
+        where = f" at layer {att.layer}" if att.layer else ""
+        self.info.setText(f"{att.method}{where} for class {att.target} ({name}): score {att.score:.3g}, "
+                          f"probability {att.probability:.1%}. {predictions}")
+        self.draw()
+
+    def draw(self) -> None:
+        opened, x = self.session.opened, self.session.x
+        if self.result is None or opened is None or x is None or x.dim() != 4:
+            return
+        image = tensor_to_image(x, opened.data)
+        base = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        self.input_view.set_image((base * 255).round().astype(np.uint8))
+        alpha = self.alpha.value() / 100
+        heat = self.result.heat
+        if heat.shape != base.shape[:2]:
+            self.heat_view.set_image(colorize(heat, "jet"))
+        else:
+            self.heat_view.set_image(overlay(base, heat, "jet", alpha))
+
+
+if __name__ == "__main__":
+    from dlstudio_inspector.panels.preview import preview
+
+    raise SystemExit(preview(AttributionView))

@@ -1,0 +1,259 @@
+"""The bar above every view: which model (registered, a run's checkpoint, a file) and which input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from dlstudio_inspector import inputs, samples, sources
+from dlstudio_inspector.panels.session import Session
+
+MODEL_FILES = "Models (*.safetensors *.pt *.pth *.bin *.json);;All files (*)"
+INPUT_FILES = "Inputs (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.npy *.txt);;All files (*)"
+
+
+class SourceBar(QWidget):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._bundle: tuple[str, Any] | None = None
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+
+        self.model_combo = QComboBox(minimumContentsLength=18)
+        self.open_model_button = QPushButton("Open")
+        self.run_combo = QComboBox(minimumContentsLength=22)
+        self.which_combo = QComboBox()
+        self.which_combo.addItems(["best", "last", "final"])
+        self.open_run_button = QPushButton("Open")
+        self.file_button = QPushButton("Open file…")
+        self.follow_box = QCheckBox("Follow training")
+        self.follow_box.setToolTip("Reload the run's latest checkpoint after each epoch")
+        self.refresh_button = QPushButton("Latest checkpoint")
+        row = QHBoxLayout()
+        for w in (QLabel("Model"), self.model_combo, self.open_model_button, QLabel("  Run"), self.run_combo,
+                  self.which_combo, self.open_run_button, self.file_button, self.follow_box, self.refresh_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        grid.addLayout(row, 0, 0)
+
+        self.input_combo = QComboBox()
+        self.input_combo.addItems(["Random sample", "Dataset sample", "File"])
+        self.dataset_combo = QComboBox(minimumContentsLength=14)
+        self.split_combo = QComboBox()
+        self.split_combo.addItems(["valid", "train"])
+        self.index_spin = QSpinBox(maximum=10_000_000)
+        self.index_spin.setPrefix("#")
+        self.input_file_button = QPushButton("Choose…")
+        self.input_label = QLabel()
+        self.input_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        for w in (QLabel("Input"), self.input_combo, self.dataset_combo, self.split_combo, self.index_spin,
+                  self.input_file_button, self.input_label):
+            row.addWidget(w)
+        row.addStretch(1)
+        grid.addLayout(row, 1, 0)
+        self.title_label = QLabel()
+        self.title_label.setWordWrap(True)
+        grid.addWidget(self.title_label, 2, 0)
+
+        self.open_model_button.clicked.connect(self.open_registered)
+        self.open_run_button.clicked.connect(self.open_run)
+        self.file_button.clicked.connect(self.choose_file)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.input_combo.currentIndexChanged.connect(self._input_mode)
+        self.dataset_combo.activated.connect(lambda _i: self.load_sample())
+        self.split_combo.activated.connect(lambda _i: self.load_sample())
+        self.index_spin.editingFinished.connect(self.load_sample)
+        self.index_spin.valueChanged.connect(lambda _v: self.load_sample())
+        self.input_file_button.clicked.connect(self.choose_input_file)
+        session.model_changed.connect(self._model_changed)
+        session.input_changed.connect(self._input_changed)
+        context = session.context
+        context.run_started.connect(lambda *_: self.reload_lists())
+        context.run_finished.connect(lambda *_: self.reload_lists())
+        context.run_epoch.connect(self._epoch)
+        self.reload_lists()
+        self._input_mode()
+        self._model_changed()
+
+    # -- lists ----------------------------------------------------------------------------------------
+    def reload_lists(self) -> None:
+        current = self.model_combo.currentData()
+        self.model_combo.clear()
+        for spec in sorted(self.session.studio.registry.models, key=lambda s: s.title.lower()):
+            self.model_combo.addItem(spec.title, spec.id)
+            self.model_combo.setItemData(self.model_combo.count() - 1, f"{spec.id} ({spec.plugin})",
+                                         Qt.ItemDataRole.ToolTipRole)
+        if current is not None and self.model_combo.findData(current) >= 0:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(current))
+        run = self.run_combo.currentData()
+        self.run_combo.clear()
+        for row in self.session.studio.store.list_runs():
+            self.run_combo.addItem(f"{row.name or row.model} · {row.id} · {row.status}", row.id)
+        if run is not None and self.run_combo.findData(run) >= 0:
+            self.run_combo.setCurrentIndex(self.run_combo.findData(run))
+
+    def _model_changed(self) -> None:
+        opened = self.session.opened
+        is_run = opened is not None and opened.kind == "run"
+        self.follow_box.setEnabled(is_run)
+        self.refresh_button.setEnabled(is_run)
+        if opened is None:
+            self.title_label.setText("Open a registered model, a run's checkpoint or a model file.")
+            return
+        notes = "".join(f"<br><i>{n}</i>" for n in opened.notes)
+        self.title_label.setText(f"<b>{opened.title}</b> — {opened.origin}{notes}")
+        self.dataset_combo.clear()
+        if opened.model_id or opened.kind == "run":
+            for dataset_id in samples.candidate_datasets(self.session.studio, opened):
+                self.dataset_combo.addItem(self.session.studio.registry.datasets.get(dataset_id).title, dataset_id)
+        self._bundle = None
+
+    def _input_changed(self) -> None:
+        self.input_label.setText(self.session.input_label)
+        if self.session.input_label.startswith("random sample") and self.input_combo.currentIndex() != 0:
+            self.input_combo.blockSignals(True)  # a new model replaced an input that did not fit it
+            self.input_combo.setCurrentIndex(0)
+            self.input_combo.blockSignals(False)
+            self._input_mode_widgets()
+
+    # -- opening models ---------------------------------------------------------------------------------
+    def open_registered(self) -> None:
+        model_id = self.model_combo.currentData()
+        if model_id:
+            self._open(sources.open_registered, self.session.studio, model_id)
+
+    def open_run(self) -> None:
+        run_id = self.run_combo.currentData()
+        if run_id:
+            self._open(sources.open_run, self.session.studio, run_id, self.which_combo.currentText())
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", "", MODEL_FILES)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path, architecture: str | None = None) -> None:
+        def done_or_ask(message: str) -> None:
+            if "choose one" in message and architecture is None:
+                self._ask_architecture(path)
+
+        self._open(sources.open_file, self.session.studio, str(path), architecture, on_error=done_or_ask)
+
+    def _ask_architecture(self, path: str | Path) -> None:
+        from dlstudio.checkpoints import load_checkpoint
+
+        try:
+            fits = sources.matching_architectures(self.session.studio, load_checkpoint(path)[0])
+        except Exception:
+            fits = []
+        ids = fits + [i for i in sorted(self.session.studio.registry.models.ids()) if i not in fits]
+        labels = [f"{i}  ✓ fits" if i in fits else i for i in ids]
+        if not labels:
+            return
+        choice, ok = QInputDialog.getItem(self, "Which architecture?",
+                                          f"{Path(path).name} holds weights only. Which architecture are they for?",
+                                          labels, 0, False)
+        if ok and choice:
+            self.open_path(path, ids[labels.index(choice)])
+
+    def refresh(self) -> None:
+        opened = self.session.opened
+        if opened is None or opened.kind != "run":
+            return
+
+        def done(newer: sources.OpenedModel | None) -> None:
+            if newer is None:
+                self.session.status.emit(f"run {opened.run_id}: no newer checkpoint than epoch {opened.epoch}")
+            else:
+                self.session.set_model(newer)
+
+        self.session.submit("refresh", sources.refresh, self.session.studio, opened, on_result=done)
+
+    def _epoch(self, run_id: str, _record: dict) -> None:
+        opened = self.session.opened
+        if self.follow_box.isChecked() and opened is not None and opened.run_id == run_id:
+            self.refresh()
+
+    def _open(self, fn, *args, on_error=None) -> None:
+        self.session.status.emit("opening…")
+        self.session.submit("open", fn, *args, on_result=self.session.set_model, on_error=on_error)
+
+    # -- inputs -------------------------------------------------------------------------------------------
+    def _input_mode(self) -> None:
+        mode = self.input_combo.currentIndex()
+        for w in (self.dataset_combo, self.split_combo, self.index_spin):
+            w.setVisible(mode == 1)
+        self.input_file_button.setVisible(mode == 2)
+        opened = self.session.opened
+        if mode == 0 and opened is not None:
+            self.session.set_input(opened.sample(seed=self.index_spin.value()), "random sample")
+        elif mode == 1:
+            self.load_sample()
+
+    def load_sample(self) -> None:
+        opened, dataset_id = self.session.opened, self.dataset_combo.currentData()
+        if opened is None or dataset_id is None or self.input_combo.currentIndex() != 1:
+            return
+        params = {}
+        found = samples.run_dataset(opened)
+        if found and found[0] == dataset_id:
+            params = found[1]
+        index, split, expected = self.index_spin.value(), self.split_combo.currentText(), opened.data.input_shape
+        cached = self._bundle if self._bundle is not None and self._bundle[0] == dataset_id else None
+
+        def work():
+            bundle = cached[1] if cached else samples.load_dataset(self.session.studio, dataset_id, params)
+            return bundle, samples.sample_at(bundle, index, split, expected)
+
+        def done(result) -> None:
+            bundle, sample = result
+            self._bundle = (dataset_id, bundle)
+            label = f"{dataset_id} {sample.split} #{sample.index}" + (f" ({sample.label_name})"
+                                                                       if sample.label_name else "")
+            self.session.set_input(sample.x, label, sample.label)
+
+        self.session.submit("sample", work, on_result=done)
+
+    def choose_input_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an input", "", INPUT_FILES)
+        if path:
+            self.load_input_file(path)
+
+    def load_input_file(self, path: str | Path) -> None:
+        opened = self.session.opened
+        if opened is None:
+            return
+        self.input_combo.blockSignals(True)
+        self.input_combo.setCurrentIndex(2)
+        self.input_combo.blockSignals(False)
+        self._input_mode_widgets()
+        self.session.submit("input-file", inputs.load_input_file, path, opened.model, opened.data,
+                            on_result=lambda x: self.session.set_input(x, Path(path).name))
+
+    def _input_mode_widgets(self) -> None:
+        mode = self.input_combo.currentIndex()
+        for w in (self.dataset_combo, self.split_combo, self.index_spin):
+            w.setVisible(mode == 1)
+        self.input_file_button.setVisible(mode == 2)
+
+
+if __name__ == "__main__":
+    from dlstudio_inspector.panels.preview import preview
+
+    raise SystemExit(preview(SourceBar, size=(1200, 120)))

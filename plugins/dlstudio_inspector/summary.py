@@ -1,0 +1,283 @@
+"""The layer table: every module with its type, output shape, parameters, bytes and FLOPs, plus totals.
+
+One forward pass with a sample input does it all: forward hooks record each module's output shape (and
+are removed afterwards), ``FlopCounterMode`` counts the FLOPs per module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from dlstudio.contract import DataInfo
+from dlstudio_inspector.common import (
+    InspectorError,
+    format_shape,
+    forward_hooks,
+    human_bytes,
+    human_count,
+    human_flops,
+    quiet_torch,
+    shape_of,
+)
+from dlstudio_inspector.inputs import run_forward, sample_input
+
+
+@dataclass
+class LayerRow:
+    """One module. Counts include the module's children (a block's row totals its layers)."""
+
+    name: str
+    type: str
+    depth: int
+    parent: str | None
+    children: list[str]
+    params: int
+    trainable: int
+    frozen: int
+    bytes: int
+    flops: int = 0
+    output_shape: Any = None
+    #: How many times the forward pass called it (a shared ReLU is called several times).
+    calls: int = 0
+    #: Position in the order modules *finished* their forward pass (-1: never called).
+    order: int = -1
+
+    @property
+    def leaf(self) -> bool:
+        return not self.children
+
+    @property
+    def shape_text(self) -> str:
+        return format_shape(self.output_shape)
+
+
+@dataclass
+class Summary:
+    rows: list[LayerRow]
+    input_shape: tuple[int, ...]
+    input_dtype: str
+    output_shape: Any
+    total_params: int
+    trainable_params: int
+    frozen_params: int
+    param_bytes: int
+    buffer_bytes: int
+    total_flops: int
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, name: str) -> LayerRow:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    @property
+    def by_name(self) -> dict[str, LayerRow]:
+        return {r.name: r for r in self.rows}
+
+    def execution_order(self) -> list[str]:
+        """Module names in the order their forward finished (children before their block)."""
+        return [r.name for r in sorted((r for r in self.rows if r.order >= 0), key=lambda r: r.order)]
+
+
+def _unique(tensors) -> list[torch.Tensor]:
+    seen, out = set(), []
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out
+
+
+def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | None = None,
+              *, flops: bool = True) -> Summary:
+    """The layer table of ``model`` for input ``x`` (a sample of the right shape when not given)."""
+    if x is None:
+        x = sample_input(model, data)
+    modules = list(model.named_modules())
+    shapes: dict[str, Any] = {}
+    calls: dict[str, int] = {}
+    order: dict[str, int] = {}
+
+    rnn_inputs: dict[str, tuple[int, ...]] = {}
+
+    def record(name: str, module: nn.Module, inputs: Any, output: Any) -> None:
+        calls[name] = calls.get(name, 0) + 1
+        if isinstance(module, nn.RNNBase) and inputs and hasattr(inputs[0], "shape"):
+            rnn_inputs[name] = tuple(inputs[0].shape)
+        if name not in shapes:
+            shapes[name] = shape_of(output)
+            order[name] = len(order)
+
+    notes: list[str] = []
+    scripted = isinstance(model, torch.jit.ScriptModule)
+    counter = FlopCounterMode(display=False) if flops else None
+    hooked = [] if scripted else modules
+    if scripted:
+        notes.append("TorchScript model: only the whole model's output shape is known")
+    with forward_hooks(hooked, record), quiet_torch():
+        if counter is not None:
+            try:
+                with counter:
+                    output = run_forward(model, x, data)
+            except InspectorError:
+                raise
+            except Exception as exc:  # FLOP counting is a bonus: still show the table without it
+                notes.append(f"FLOPs could not be counted ({type(exc).__name__}: {exc})")
+                counter = None
+                for recorded in (shapes, calls, order):
+                    recorded.clear()
+                output = run_forward(model, x, data)
+        else:
+            output = run_forward(model, x, data)
+    if scripted:
+        shapes[""] = shape_of(output)
+        calls[""] = 1
+        order[""] = 0
+    flop_counts = _flops_by_module(counter, model) if counter is not None else {}
+    if flop_counts and rnn_inputs:
+        _add_recurrent_flops(model, rnn_inputs, flop_counts)
+        notes.append("FLOPs of recurrent layers (LSTM, GRU, RNN) are estimated as 2·gates·hidden·(input + hidden) "
+                     "per step and layer; torch's FLOP counter does not count them")
+
+    rows = []
+    for name, module in modules:
+        params = _unique(module.parameters())
+        trainable = sum(p.numel() for p in params if p.requires_grad)
+        total = sum(p.numel() for p in params)
+        nbytes = sum(t.numel() * t.element_size() for t in params + _unique(module.buffers()))
+        children = [f"{name}.{c}" if name else c for c, _ in module.named_children()]
+        parent = None if not name else name.rpartition(".")[0]
+        rows.append(LayerRow(
+            name=name, type=type(module).__name__ if not scripted else getattr(module, "original_name", "Script"),
+            depth=0 if not name else name.count(".") + 1, parent=parent, children=children, params=total,
+            trainable=trainable, frozen=total - trainable, bytes=nbytes, flops=flop_counts.get(name, 0),
+            output_shape=shapes.get(name), calls=calls.get(name, 0), order=order.get(name, -1)))
+    root = rows[0]
+    if flop_counts and "" not in flop_counts:
+        root.flops = flop_counts.get("__global__", 0)
+    param_bytes = sum(p.numel() * p.element_size() for p in _unique(model.parameters()))
+    buffer_bytes = sum(b.numel() * b.element_size() for b in _unique(model.buffers()))
+    never = [r.name for r in rows if r.calls == 0 and r.name and not scripted]
+    if never:
+        notes.append(f"{len(never)} layer(s) not used by the forward pass (e.g. {never[0]}): no output shape")
+    return Summary(rows=rows, input_shape=tuple(x.shape), input_dtype=str(x.dtype).replace("torch.", ""),
+                   output_shape=shape_of(output), total_params=root.params, trainable_params=root.trainable,
+                   frozen_params=root.frozen, param_bytes=param_bytes, buffer_bytes=buffer_bytes,
+                   total_flops=flop_counts.get("__global__", 0), notes=notes)
+
+
+def _flops_by_module(counter: FlopCounterMode, model: nn.Module) -> dict[str, int]:
+    """FlopCounterMode names modules ``ClassName.a.b``; map them back to ``a.b`` (the root is "")."""
+    counts = counter.get_flop_counts()
+    out = {"__global__": int(sum(counts.get("Global", {}).values()))}
+    root = type(model).__name__
+    for key, per_op in counts.items():
+        if key == "Global":
+            continue
+        name = "" if key == root else key[len(root) + 1:] if key.startswith(root + ".") else None
+        if name is not None:
+            out[name] = int(sum(per_op.values()))
+    return out
+
+
+def _add_recurrent_flops(model: nn.Module, shapes: dict[str, tuple[int, ...]], counts: dict[str, int]) -> None:
+    gates = {"LSTM": 4, "GRU": 3}
+    for name, shape in shapes.items():
+        module = model.get_submodule(name)
+        if len(shape) == 3:
+            steps, batch = (shape[1], shape[0]) if module.batch_first else (shape[0], shape[1])
+        elif len(shape) == 2:
+            steps, batch = shape[0], 1
+        else:
+            continue
+        h, dirs = module.hidden_size, 2 if module.bidirectional else 1
+        g = gates.get(type(module).__name__, 1)
+        flops = 0
+        for layer in range(module.num_layers):
+            size_in = module.input_size if layer == 0 else h * dirs
+            flops += 2 * g * h * (size_in + h) * steps * batch * dirs
+        path = name
+        while True:  # the layer, its blocks and the model
+            counts[path] = counts.get(path, 0) + flops
+            if not path:
+                break
+            path = path.rpartition(".")[0]
+        counts["__global__"] = counts.get("__global__", 0) + flops
+
+
+def format_table(summary: Summary, max_depth: int | None = None) -> str:
+    """The layer table as text (``dlstudio inspect``)."""
+    header = ("Layer", "Type", "Output shape", "Params", "Trainable", "Bytes", "FLOPs")
+    lines = []
+    for row in summary.rows:
+        if not row.name or (max_depth is not None and row.depth > max_depth):
+            continue
+        indent = "  " * (row.depth - 1)
+        lines.append((indent + row.name.rpartition(".")[2] if max_depth != 1 else row.name, row.type,
+                      row.shape_text, f"{row.params:,}", f"{row.trainable:,}", human_bytes(row.bytes),
+                      human_flops(row.flops) if row.flops else "-"))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
+    widths = [min(w, 48) for w in widths]
+
+    def fmt(cells) -> str:
+        left = [f"{c[:w]:<{w}}" for c, w in zip(cells[:3], widths[:3])]
+        right = [f"{c:>{w}}" for c, w in zip(cells[3:], widths[3:])]
+        return "  ".join(left + right).rstrip()
+
+    out = [fmt(header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
+    out += [fmt(line) for line in lines]
+    out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
+    out.extend(totals_lines(summary))
+    return "\n".join(out)
+
+
+def totals_lines(summary: Summary) -> list[str]:
+    s = summary
+    return [
+        f"Input: {format_shape(s.input_shape)} {s.input_dtype}   Output: {format_shape(s.output_shape)}",
+        f"Total parameters: {s.total_params:,} ({human_count(s.total_params)})",
+        f"Trainable: {s.trainable_params:,}   Frozen: {s.frozen_params:,}",
+        f"Weights: {human_bytes(s.param_bytes)}   Buffers: {human_bytes(s.buffer_bytes)}",
+        f"FLOPs per forward pass (batch {s.input_shape[0]}): "
+        + (f"{s.total_flops:,} ({human_flops(s.total_flops)})" if s.total_flops else "not counted"),
+        *(f"Note: {n}" for n in s.notes),
+    ]
+
+
+def search(summary: Summary, text: str) -> list[str]:
+    """Names of layers whose name or type contains ``text`` (case-insensitive), with their ancestors."""
+    text = text.lower().strip()
+    if not text:
+        return [r.name for r in summary.rows]
+    hits = {r.name for r in summary.rows if r.name and (text in r.name.lower() or text in r.type.lower())}
+    keep = set(hits)
+    for name in hits:
+        while name:
+            name = name.rpartition(".")[0]
+            keep.add(name)
+    return [r.name for r in summary.rows if r.name in keep]
+
+
+def weighted_depth(summary: Summary) -> int:
+    """Conv and Linear layers in the model (the module-tree fallback for depth)."""
+    return sum(1 for r in summary.rows if r.leaf and (r.type.startswith("Conv") or r.type == "Linear"))
+
+
+def as_dict(summary: Summary) -> dict[str, Any]:
+    """A JSON-able form (``dlstudio inspect --json``)."""
+    return {
+        "input_shape": list(summary.input_shape), "input_dtype": summary.input_dtype,
+        "output_shape": summary.output_shape, "total_params": summary.total_params,
+        "trainable_params": summary.trainable_params, "frozen_params": summary.frozen_params,
+        "param_bytes": summary.param_bytes, "buffer_bytes": summary.buffer_bytes,
+        "total_flops": summary.total_flops, "notes": summary.notes,
+        "layers": [{"name": r.name, "type": r.type, "depth": r.depth, "output_shape": r.output_shape,
+                    "params": r.params, "trainable": r.trainable, "bytes": r.bytes, "flops": r.flops,
+                    "calls": r.calls} for r in summary.rows],
+    }

@@ -1,0 +1,44 @@
+from dlstudio.engine import EpochEnd, FitEnded
+from dlstudio.runner import Run, RunStarted
+from dlstudio.spec import RunSpec
+from dlstudio_images.kfold import fold_specs
+from dlstudio_images.panels.studies import StudiesPage, study_book
+from tests.plugins.images.test_evaluate import DIGITS_FAST
+
+
+def _drive(context, spec):
+    """Train ``spec`` as the window's queue would, emitting the context's signals."""
+    run_id = None
+    for record in Run(context.studio, spec).records():
+        if isinstance(record, RunStarted):
+            run_id = record.run_id
+            context.run_started.emit(run_id, "images")
+        elif isinstance(record, EpochEnd):
+            context.run_epoch.emit(run_id, {"epoch": record.epoch, **record.metrics})
+        elif isinstance(record, FitEnded):
+            context.run_finished.emit(run_id, record.status, record.message)
+
+
+def test_a_kfold_study_tables_each_fold_and_the_mean(qtbot, context, host):
+    page = StudiesPage(context)
+    qtbot.addWidget(page)
+    assert page.empty.isVisible() or not page.isVisible()
+    specs = fold_specs(RunSpec.from_dict(DIGITS_FAST), 2)
+    study = study_book(context).start("kfold", "2-fold digits", [(f"fold {i + 1}", s) for i, s in enumerate(specs)])
+    assert page.list.count() == 1 and "waiting" in page.summary.text()
+    for spec in host.started:
+        _drive(context, spec)
+    assert set(study.status.values()) == {"completed"}
+    assert page.table.rowCount() == 2
+    assert all(page.table.item(r, 2).text().endswith("%") for r in range(2))
+    assert "± " in page.summary.text() and "2 folds" in page.summary.text()
+    assert len(page.plot.getPlotItem().listDataItems()) == 2
+
+
+def test_runs_of_other_studies_or_none_are_ignored(qtbot, context, host):
+    book = study_book(context)
+    study = book.start("kfold", "k", [("fold 1", RunSpec.from_dict(DIGITS_FAST))])
+    other = RunSpec.from_dict(DIGITS_FAST)
+    other.run.name = "unrelated"
+    _drive(context, other)
+    assert study.run_ids == {} and study.status["fold 1"] == "queued"
