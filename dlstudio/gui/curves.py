@@ -41,6 +41,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
             plot.setLabel("bottom", "epoch")
             plot.addLegend(offset=(-10, 10))
             plot.setClipToView(True)
+            plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setDownsampling(mode="peak")
         self._series: dict[str, tuple[list[float], list[float]]] = {}
         self._items: dict[str, pg.PlotDataItem] = {}

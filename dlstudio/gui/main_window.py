@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [300], Qt.Orientation.Vertical)
+        self.resizeDocks([dock], [340], Qt.Orientation.Vertical)
         self._build_actions()
         self.statusBar().showMessage("Starting…")
         geometry = settings.value("window/geometry")
@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
                 widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             widget.setObjectName(panel.id)
             self.panels[panel.id] = widget
-            tabs.addTab(widget, panel.title)
+            tabs.addTab(widget, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
         self.family_pages[family.id] = tabs

@@ -77,6 +77,7 @@ class RunDock(QWidget):
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.curves = CurvesWidget()
+        self.curves.setMinimumHeight(180)
 
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
@@ -88,21 +89,18 @@ class RunDock(QWidget):
         info = QHBoxLayout()
         info.addWidget(self.times, 1)
         info.addWidget(self.queue_label)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(header)
-        left_layout.addLayout(controls)
-        left_layout.addLayout(info)
-        left_layout.addWidget(self.log_view, 1)
+        # Progress and controls span the dock's width; log and curves share the rest.
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
+        splitter.addWidget(self.log_view)
         splitter.addWidget(self.curves)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(splitter)
+        layout.addLayout(header)
+        layout.addLayout(controls)
+        layout.addLayout(info)
+        layout.addWidget(splitter, 1)
 
         self.watch = Stopwatch()
         self._epochs = 0
@@ -183,6 +181,8 @@ class RunDock(QWidget):
         self._set_active(False)
 
     def on_paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
         self._paused = paused
         self.pause_button.setText("Resume" if paused else "Pause")
         if paused:

@@ -97,6 +97,7 @@ class RunsView(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-10, 10))
         plot_box = QWidget()
         plot_layout = QVBoxLayout(plot_box)
