@@ -118,3 +118,35 @@ class StudioContext(QObject):
         for job in list(self._jobs):
             job.cancel()
             job.wait(timeout_ms)
+
+
+class RecordingHost:
+    """A :class:`Host` without a window, recording what a panel asks for: for a panel's ``__main__``
+    preview and for plugin tests (``StudioContext(studio, RecordingHost())``)."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.started: list[Any] = []
+        self.notices: list[tuple[str, str]] = []
+        self.errors: list[tuple[str, str]] = []
+        self.shown: list[str] = []
+
+    def start_run(self, spec: Any, resume_id: str | None) -> str | None:
+        self.started.append(spec)
+        return f"run-{len(self.started)}"
+
+    def current_device(self) -> str:
+        return self.device
+
+    def is_running(self) -> bool:
+        return False
+
+    def notify(self, text: str, level: str) -> None:
+        self.notices.append((text, level))
+
+    def show_error(self, title: str, message: str, details: str) -> None:
+        self.errors.append((title, message))
+
+    def show_panel(self, panel_id: str) -> bool:
+        self.shown.append(panel_id)
+        return True

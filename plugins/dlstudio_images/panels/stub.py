@@ -8,33 +8,17 @@ from pathlib import Path
 from typing import Any
 
 
-class StubHost:
-    def __init__(self) -> None:
-        self.started: list[Any] = []
-        self.notices: list[tuple[str, str]] = []
-        self.errors: list[tuple[str, str]] = []
-        self.shown: list[str] = []
+def _printing_host():
+    from dlstudio.gui.context import RecordingHost
 
-    def start_run(self, spec: Any, resume_id: str | None) -> str | None:
-        self.started.append(spec)
-        return f"run-{len(self.started)}"
+    class PrintingHost(RecordingHost):
+        """Errors also go to the terminal, so a preview run from a shell shows them."""
 
-    def current_device(self) -> str:
-        return "cpu"
+        def show_error(self, title: str, message: str, details: str) -> None:
+            super().show_error(title, message, details)
+            print(f"{title}: {message}")
 
-    def is_running(self) -> bool:
-        return False
-
-    def notify(self, text: str, level: str) -> None:
-        self.notices.append((text, level))
-
-    def show_error(self, title: str, message: str, details: str) -> None:
-        self.errors.append((title, message))
-        print(f"{title}: {message}")
-
-    def show_panel(self, panel_id: str) -> bool:
-        self.shown.append(panel_id)
-        return True
+    return PrintingHost()
 
 
 def stub_context(home: str | Path | None = None) -> Any:
@@ -46,7 +30,7 @@ def stub_context(home: str | Path | None = None) -> Any:
 
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="dlstudio-images-"))
     studio = Studio.open(home, [module_candidate("images", images_plugin)])
-    return StudioContext(studio, StubHost())
+    return StudioContext(studio, _printing_host())
 
 
 def preview(factory: Any, size: tuple[int, int] = (1200, 780)) -> int:
