@@ -68,12 +68,18 @@ class ClassificationTask(Task):
             loss = F.cross_entropy(logits, y)
             aux = getattr(output, "aux_logits", None)
             total = loss + AUX_LOSS_WEIGHT * F.cross_entropy(aux, y) if aux is not None else loss
-        self.scaler.scale(total).backward()
-        if self.grad_clip > 0:
-            self.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        self.scaler.step(optimizer)
-        self.scaler.update()
+        if self.amp:
+            self.scaler.scale(total).backward()
+            if self.grad_clip > 0:
+                self.scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:  # the plain path: a disabled GradScaler still costs Python calls per step
+            total.backward()
+            if self.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            optimizer.step()
         return self._result(logits, loss, y)
 
     def eval_step(self, batch: Any) -> StepResult:
