@@ -11,6 +11,7 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_core.py`` (or ``ma
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -108,41 +109,100 @@ class LatenessProbe:
         return [max(0.0, b - a - 10.0) for a, b in itertools.pairwise(self.ticks)]
 
 
-def bench_gui_vs_headless(epochs: int = 3) -> tuple[float, float, float]:
-    """Same spec, headless (Run driven directly) and through the window's run queue; train seconds
-    (the sum of epoch times the store records) compared, interleaved twice."""
+GUI_ROUNDS = 8
+
+
+class Side:
+    """A fresh process that trains on request, as a person would: ``dlstudio train`` or the window.
+
+    Both sides stay up and take turns run by run, so each pair of runs compared saw the same machine.
+    """
+
+    def __init__(self, which: str, home: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, __file__, f"--{which}-side", str(home)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, epochs: int) -> dict:
+        self.proc.stdin.write(f"{epochs}\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _serve(train_once) -> None:
+    for line in sys.stdin:
+        print(json.dumps(train_once(int(line))), flush=True)
+
+
+def headless_side(home: Path) -> None:
+    """What ``dlstudio train`` does: the Run driven on the main thread."""
+    from dlstudio.runner import Run
+
+    studio = Studio.open(home, [module_candidate("bench", bench_plugin)])
+
+    def train_once(epochs: int) -> dict:
+        run = Run(studio, RunSpec.from_dict(bench_plugin.spec_dict(epochs)))
+        for _record in run.records():
+            pass
+        return {"seconds": studio.store.get(run.run_id).duration}
+
+    _serve(train_once)
+
+
+def gui_side(home: Path) -> None:
+    """The same run started in the window, set up as the app sets itself up; the event loop is probed."""
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from dlstudio.gui.app import gui_settings, warm_up_torch
     from dlstudio.gui.main_window import MainWindow
-    from dlstudio.runner import Run
+    from dlstudio.gui.torch_threads import keep_gui_thread_serial
 
     app = QApplication.instance() or QApplication([])
     warm_up_torch()
-    home = Path(tempfile.mkdtemp(prefix="dlstudio-bench-"))
+    keep_gui_thread_serial()
     studio = Studio.open(home, [module_candidate("bench", bench_plugin)])
     window = MainWindow(gui_settings(home))
     window.attach_studio(studio)
+    window.resize(1280, 800)
     window.show()
-    ratios, lateness = [], []
-    for _ in range(2):
-        headless = Run(studio, RunSpec.from_dict(bench_plugin.spec_dict(epochs)))
-        for _record in headless.records():
-            pass
-        done: list[tuple] = []
-        window.context.run_finished.connect(lambda *a, _done=done: _done.append(a))
+    finished: list[str] = []
+    loop = QEventLoop()
+    window.context.run_finished.connect(lambda run_id, *_: (finished.append(run_id), loop.quit()))
+
+    def train_once(epochs: int) -> dict:
         probe = LatenessProbe()
         probe.start()
         window.start_run(RunSpec.from_dict(bench_plugin.spec_dict(epochs)), None)
-        while not done or window.is_running():
+        loop.exec()  # the real event loop, idle when there is nothing to do (not a processEvents spin)
+        lateness = probe.stop()
+        while window.is_running():
             app.processEvents()
-            time.sleep(0.001)
-        lateness += probe.stop()
-        window.context.run_finished.disconnect()
-        gui_run = done[0][0]
-        ratios.append(studio.store.get(headless.run_id).duration / studio.store.get(gui_run).duration)
+        return {"seconds": studio.store.get(finished[-1]).duration, "lateness": lateness}
+
+    _serve(train_once)
     window.queue.shutdown()
     window.close()
+
+
+def bench_gui_vs_headless(epochs: int = 2) -> tuple[float, float, float]:
+    """Train seconds (the sum of epoch times the store records) of the same spec, headless and from
+    the window, in two fresh processes taking turns; lateness pooled over the window's runs."""
+    home = Path(tempfile.mkdtemp(prefix="dlstudio-bench-"))
+    headless, gui = Side("headless", home), Side("gui", home)
+    try:
+        headless.run(1), gui.run(1)  # warm-up
+        ratios, lateness = [], []
+        for _ in range(GUI_ROUNDS):
+            h, g = headless.run(epochs), gui.run(epochs)
+            ratios.append(h["seconds"] / g["seconds"])
+            lateness += g["lateness"]
+    finally:
+        headless.close()
+        gui.close()
     lateness.sort()
     p99 = lateness[int(0.99 * (len(lateness) - 1))] if lateness else float("nan")
     return statistics.median(ratios), p99, max(lateness, default=float("nan"))
@@ -178,4 +238,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] in ("--headless-side", "--gui-side"):
+        (headless_side if sys.argv[1] == "--headless-side" else gui_side)(Path(sys.argv[2]))
+    else:
+        main()

@@ -22,14 +22,15 @@ def gui_settings(home) -> QSettings:
 
 
 def warm_up_torch() -> None:
-    import torch
     import torch._dynamo  # noqa: F401  (see module docstring)
 
 
 def load_studio(window) -> None:
+    from dlstudio.gui.torch_threads import keep_gui_thread_serial
     from dlstudio.studio import Studio
 
     warm_up_torch()
+    keep_gui_thread_serial()
     window.attach_studio(Studio.open(window.home))
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from dlstudio.gui.torch_threads import use_compute_threads
+
 
 class _Worker(QObject):
     progress = Signal(object)
@@ -23,6 +25,7 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        use_compute_threads()
         try:
             if inspect.isgeneratorfunction(self.fn):
                 gen = self.fn(*self.args)

@@ -133,6 +133,7 @@ class RunDock(QWidget):
     def on_fit_started(self, info: dict) -> None:
         self._epochs = info["epochs"]
         self._fraction = self._start_fraction = info["start_epoch"] / max(1, info["epochs"])
+        self.curves.set_epoch_span(info["start_epoch"], info["epochs"])
 
     def on_batch(self, info: dict) -> None:
         if info["phase"] != "train":

@@ -37,8 +37,10 @@ class RunWorker(QObject):
     @Slot()
     def run(self) -> None:
         from dlstudio.errors import USER_ERRORS
+        from dlstudio.gui.torch_threads import use_compute_threads
         from dlstudio.runner import Run, RunStarted
 
+        use_compute_threads()
         try:
             if self.resume_id is not None:
                 run = Run.resume(self.studio, self.resume_id, control=self.control)
