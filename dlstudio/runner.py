@@ -117,7 +117,7 @@ class Run:
 
         messages: list[str] = []
         yield LogMessage(f"loading data: {data_spec.title}")
-        bundle = self._load_data(data_spec, data_params, messages)
+        bundle = self._load_data(data_spec, data_params, messages, str(device))
         for text in messages + bundle.messages:
             yield LogMessage(text)
         try:
@@ -198,11 +198,10 @@ class Run:
             raise
 
     # ---------------------------------------------------------------------------------------------
-    def _load_data(self, data_spec: Any, params: dict, messages: list[str]) -> DataBundle:
+    def _load_data(self, data_spec: Any, params: dict, messages: list[str], device: str) -> DataBundle:
         cache_dir = self.studio.cache_dir / data_spec.id
         cache_dir.mkdir(parents=True, exist_ok=True)
-        ctx = LoadContext(cache_dir=cache_dir, seed=self.spec.run.seed,
-                          report=messages.append)
+        ctx = LoadContext(cache_dir=cache_dir, seed=self.spec.run.seed, report=messages.append, device=device)
         try:
             bundle = data_spec.load(params, ctx)
         except (OSError, ValueError, RuntimeError) as exc:

@@ -407,6 +407,27 @@ def test_data_that_cannot_be_loaded_is_a_run_error(scripted_studio, mode, messag
     assert scripted_studio.store.list_runs() == []
 
 
+def test_the_loader_is_told_the_runs_device_seed_and_cache_folder(make_studio):
+    seen = []
+    module = types.ModuleType("seeing")
+
+    @hookimpl
+    def dlstudio_register_datasets(register):
+        def load(params, ctx):
+            seen.append(ctx)
+            return demo_plugin.load_blobs(params, ctx)
+
+        defaults = {"samples": 400, "classes": 3, "features": 4, "noise": 1.0, "nan": False}
+        register(DatasetSpec(id="seeing.blobs", title="Blobs", load=load, defaults=defaults))
+
+    module.dlstudio_register_datasets = dlstudio_register_datasets
+    studio = make_studio(("demo", demo_plugin), ("seeing", module))
+    spec = demo_spec(studio, "data.id=seeing.blobs", "run.seed=7", "run.device=cpu", "train.epochs=1")
+    run_to_end(Run(studio, spec))
+    (ctx,) = seen
+    assert (ctx.device, ctx.seed, ctx.cache_dir) == ("cpu", 7, studio.cache_dir / "seeing.blobs")
+
+
 def test_an_error_during_training_fails_the_stored_run(demo_studio, monkeypatch):
     def explode(self, batch):
         raise RuntimeError("CUDA error: device-side assert triggered")

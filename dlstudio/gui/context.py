@@ -39,6 +39,8 @@ class StudioContext(QObject):
     run_epoch = Signal(str, dict)
     #: A run ended: ``(run_id, status, message)``; status is completed/stopped/cancelled/failed.
     run_finished = Signal(str, str, str)
+    #: A queued run ended before it entered the store (its data or model was refused): ``(ticket, message)``.
+    run_refused = Signal(str, str)
     #: A message on the cross-plugin bus: ``(topic, payload)``, e.g. ("model.open", {"path": ...}).
     message_posted = Signal(str, dict)
 
@@ -47,6 +49,7 @@ class StudioContext(QObject):
         self.studio = studio
         self._host = host
         self._jobs: set[BackgroundJob] = set()
+        self._plugin_states: dict[str, dict[str, Any]] = {}
 
     # -- runs --------------------------------------------------------------------------------------
     def start_run(self, spec: RunSpec, *, resume_id: str | None = None) -> str | None:
@@ -81,6 +84,14 @@ class StudioContext(QObject):
     def post(self, topic: str, payload: dict[str, Any]) -> None:
         """Publish on the cross-plugin bus; any panel may listen to :attr:`message_posted`."""
         self.message_posted.emit(topic, dict(payload))
+
+    def plugin_state(self, plugin: str) -> dict[str, Any]:
+        """A dict that one plugin's panels share in this window (e.g. a study several panels show).
+
+        Keyed by the plugin's name, so plugins do not see each other's; it lives as long as the window
+        and nothing in it is saved.
+        """
+        return self._plugin_states.setdefault(plugin, {})
 
     # -- background work ---------------------------------------------------------------------------
     def run_in_background(

@@ -212,6 +212,8 @@ class MainWindow(QMainWindow):
             return ""
 
     def _run_failed(self, message: str, details: str) -> None:
+        if not self.queue.current_run_id:
+            self.context.run_refused.emit(self.queue.current_ticket, message)
         self.context.run_finished.emit(self.queue.current_run_id, "failed", message)
         self.show_error("The run failed" if details else "The run could not start", message, details)
 

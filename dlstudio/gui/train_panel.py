@@ -227,14 +227,17 @@ class TrainPanel(QWidget):
         self.recipe_info.setVisible(bool(lines))
 
     # -- actions -----------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self) -> str | None:
+        """Queue the run the form describes; its queue ticket, or None when it was refused."""
         try:
             spec = self.current_spec()
         except SpecError as exc:
             self.context.show_error("Cannot start the run", str(exc))
-            return
-        if self.context.start_run(spec) is not None:
+            return None
+        ticket = self.context.start_run(spec)
+        if ticket is not None:
             self.run_requested.emit(spec)
+        return ticket
 
     def export_spec(self) -> None:
         try:

@@ -218,10 +218,11 @@ def load_features(params: Mapping[str, Any], ctx: LoadContext) -> DataBundle:
     messages: list[str] = []
     src, sp = _source_params(params, messages)
     cache_dir = Path(ctx.cache_dir)
-    prepared = src.prepare(sp, LoadContext(cache_dir=cache_dir.parent / src.id, seed=ctx.seed, report=ctx.report))
+    prepared = src.prepare(sp, LoadContext(cache_dir=cache_dir.parent / src.id, seed=ctx.seed, report=ctx.report,
+                                           device=ctx.device))
     messages.extend(prepared.messages)
     pipeline = prepared.pipeline
-    device = resolve_device("auto")
+    device = resolve_device(ctx.device)
     train_ds = make_dataset(prepared.train, pipeline, train=False)
     valid_ds = make_dataset(prepared.valid, pipeline, train=False)
     parts: dict[str, list[torch.Tensor]] = {"train": [], "valid": []}

@@ -97,11 +97,14 @@ def test_bad_spec_shows_an_error_and_starts_nothing(demo_window):
 def test_run_that_fails_to_load_data_reports_it(demo_window, qtbot):
     panel = train_panel(demo_window)
     panel.data_box.form().set_values({"samples": 0})
+    refused = []
+    demo_window.context.run_refused.connect(lambda ticket, message: refused.append((ticket, message)))
     with qtbot.waitSignal(demo_window.queue.run_done, timeout=RUN_TIMEOUT):
-        panel.start()
+        ticket = panel.start()
     title, message = demo_window.errors[-1]
     assert title == "The run could not start"
     assert "no training samples" in message
+    assert refused == [(ticket, message)]  # a panel can tell which of its runs never started
 
 
 def test_nan_loss_ends_the_run_as_failed_with_a_message(demo_window, qtbot):

@@ -110,12 +110,11 @@ class StudyBook(QObject):
 
 
 def study_book(context: Any) -> StudyBook:
-    """The one StudyBook of a window's context (created on first use, kept on the context)."""
-    book = getattr(context, "_dlstudio_images_studies", None)
-    if book is None:
-        book = StudyBook(context)
-        context._dlstudio_images_studies = book
-    return book
+    """The one StudyBook of a window (created on first use, kept in the plugin's state on the context)."""
+    state = context.plugin_state("images")
+    if "studies" not in state:
+        state["studies"] = StudyBook(context)
+    return state["studies"]
 
 
 COLUMNS = ("Run", "Status", "Best valid accuracy", "Best epoch", "Epochs", "s / epoch", "Run id")
