@@ -21,7 +21,7 @@ PROJECT_NAME = "dlstudio"
 ENTRY_POINT_GROUP = "dlstudio.plugins"
 #: Version of the plugin contract (hookspecs + contract dataclasses). A plugin may declare the
 #: major version it was written for as a module attribute ``DLSTUDIO_CONTRACT = 1``.
-CONTRACT_VERSION = (1, 0)
+CONTRACT_VERSION = (1, 1)
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 

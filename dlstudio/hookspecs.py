@@ -9,7 +9,7 @@ the others.
 An implementation may leave out arguments it does not use (pluggy's opt-in arguments), so later
 versions of this contract can pass more without breaking existing plugins.
 
-Contract version: :data:`dlstudio.CONTRACT_VERSION` (1.0).
+Contract version: :data:`dlstudio.CONTRACT_VERSION` (1.1).
 """
 
 from __future__ import annotations

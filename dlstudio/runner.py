@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -34,6 +35,7 @@ from dlstudio.engine import (
     Record,
     RunControl,
     TaskContext,
+    WeightNorms,
     fit,
 )
 from dlstudio.engine.data import make_batches
@@ -44,6 +46,15 @@ from dlstudio.spec import RunSpec, SpecError, check_params
 
 if TYPE_CHECKING:
     from dlstudio.studio import Studio
+
+
+#: In each run's folder: every layer's weight norm at each epoch's end (see :class:`WeightNorms`).
+WEIGHT_NORMS_FILE = "weight-norms.jsonl"
+
+
+def read_weight_norms(run_dir: Path) -> dict[int, dict[str, float]]:
+    """A run's per-epoch layer weight norms, ``{epoch: {layer: norm}}`` ({} for runs from before)."""
+    return WeightNorms.read(Path(run_dir) / WEIGHT_NORMS_FILE)
 
 
 class RunError(RuntimeError):
@@ -175,6 +186,7 @@ class Run:
                 best.best_state = self._saved_best()
             callbacks.append(best)
         callbacks.append(Checkpoint(lambda st, rec: self._save(st, rec, scheduler, meta), train.checkpoint_every))
+        callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
 
         ended: FitEnded | None = None
         try:

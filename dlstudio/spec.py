@@ -207,6 +207,24 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def toml_literal(value: Any) -> str:
+    """``value`` as one line of TOML, the inverse of :func:`parse_value` (a form field, a ``--set``).
+
+    tomli_w writes arrays over several lines and a dict as a table; here both stay inline.
+    """
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_toml_key(str(k))} = {toml_literal(v)}" for k, v in value.items())
+        return f"{{ {items} }}" if items else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_literal(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def _toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else tomli_w.dumps({key: 0}).rsplit("=", 1)[0].strip()
+
+
 def check_params(where: str, owner: str, params: Mapping[str, Any], defaults: Mapping[str, Any],
                  choices: Mapping[str, list] | None = None) -> dict[str, Any]:
     """Validate a [model.params]/[data.params] table against a model's or dataset's defaults."""

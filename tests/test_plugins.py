@@ -73,7 +73,7 @@ def test_the_core_is_a_plugin_like_any_other():
     registry, records = load()
     assert list(records) == ["core"]
     core = records["core"]
-    assert (core.status, core.builtin, core.version) == (LOADED, True, "1.0")
+    assert (core.status, core.builtin, core.version) == (LOADED, True, "1.1")
     assert registry.tasks.ids() == ["classification"]
     assert registry.tasks.get("classification").plugin == "core"
 
@@ -162,7 +162,7 @@ def test_a_plugin_for_another_contract_version_fails_with_the_reason():
     future.DLSTUDIO_CONTRACT = 99
     registry, records = load(("future", future))
     assert records["future"].status == FAILED
-    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 1.0"
+    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 1.1"
     assert "future.model" not in registry.models
     assert CONTRACT_VERSION[0] == 1
 

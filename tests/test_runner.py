@@ -20,7 +20,7 @@ from dlstudio.contract import DataBundle, DataInfo, DatasetSpec, ModelSpec, Task
 from dlstudio.engine import EpochEnd, FitEnded, FitStarted, LogMessage, RunControl
 from dlstudio.engine.classification import ClassificationTask
 from dlstudio.plugins import module_candidate
-from dlstudio.runner import Run, RunError, RunStarted, run_to_end
+from dlstudio.runner import Run, RunError, RunStarted, read_weight_norms, run_to_end
 from dlstudio.spec import SpecError
 from dlstudio.studio import Studio
 from tests.fixture_plugins import demo_plugin
@@ -426,6 +426,17 @@ def test_the_loader_is_told_the_runs_device_seed_and_cache_folder(make_studio):
     run_to_end(Run(studio, spec))
     (ctx,) = seen
     assert (ctx.device, ctx.seed, ctx.cache_dir) == ("cpu", 7, studio.cache_dir / "seeing.blobs")
+
+
+def test_every_epochs_weight_norms_are_kept_beside_the_few_checkpoints(demo_studio):
+    run = Run(demo_studio, demo_spec(demo_studio, "train.epochs=3"))
+    run_to_end(run)
+    norms = read_weight_norms(demo_studio.store.run_dir(run.run_id))
+    assert sorted(norms) == [1, 2, 3]
+    final, _ = load_checkpoint(demo_studio.store.artifacts(run.run_id)["last"][0])
+    assert set(norms[3]) == {key.removesuffix(".weight") for key in final if key.endswith(".weight")}
+    for layer, value in norms[3].items():
+        assert value == pytest.approx(float(final[f"{layer}.weight"].norm()), rel=1e-5)
 
 
 def test_an_error_during_training_fails_the_stored_run(demo_studio, monkeypatch):

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from dlstudio.spec import RunSpec, SpecError, check_params, parse_value
+from dlstudio.spec import RunSpec, SpecError, check_params, parse_value, toml_literal
 
 FULL = {
     "run": {"name": "full", "task": "classification", "seed": 3, "device": "cpu"},
@@ -207,3 +207,13 @@ def test_summary_lists_the_key_hyperparameters():
     assert spec.summary() == {"epochs": 2, "batch_size": 64, "optimizer": "sgd", "lr": 0.01, "scheduler": "cosine",
                               "weight_decay": 0.1}
     assert "scheduler" not in RunSpec.from_dict(minimal()).summary()
+
+
+@pytest.mark.parametrize("value", [
+    3, 1.5, True, "a \"quoted\" word", [0.485, 0.456, 0.406], [], {}, [{"a": 1}],
+    {"mean": [0.5, 0.5], "odd key": {"é": 1}},
+])
+def test_toml_literal_is_one_line_that_parses_back(value):
+    text = toml_literal(value)
+    assert "\n" not in text
+    assert parse_value(text) == value

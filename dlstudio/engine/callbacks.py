@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlstudio.engine.task import monitored_metric
@@ -121,3 +123,42 @@ class Checkpoint(Callback):
         except OSError as exc:
             state.log(f"could not save the checkpoint of epoch {record.epoch}: {exc}; "
                       "the previous checkpoint is kept", "warning")
+
+
+class WeightNorms(Callback):
+    """The L2 norm of every layer's weight at each epoch's end, one JSON line per epoch.
+
+    A run keeps only a few checkpoints (best, last, final); these few numbers per epoch let a viewer
+    show how each layer's weights moved over the whole run (the inspector's "norms across epochs").
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        norms = {(key[: -len("weight")].rstrip(".") or "(model)"): round(float(t.detach().float().norm()), 6)
+                 for key, t in state.task.model.state_dict().items()
+                 if (key == "weight" or key.endswith(".weight")) and t.is_floating_point()}
+        line = json.dumps({"epoch": record.epoch, "norms": norms})
+        try:
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        except OSError:
+            pass  # a diagnostic: a full disk must not end the run (the checkpoint says so loudly)
+
+    @staticmethod
+    def read(path: Path) -> dict[int, dict[str, float]]:
+        """Norms by epoch (a resumed run's repeated epoch: its latest line); {} if there is no file.
+        Unreadable lines (a write cut short) are skipped."""
+        by_epoch: dict[int, dict[str, float]] = {}
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return by_epoch
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                by_epoch[int(entry["epoch"])] = {str(k): float(v) for k, v in entry["norms"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+        return by_epoch

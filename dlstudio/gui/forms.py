@@ -11,19 +11,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
-from dlstudio.spec import SpecError
+from dlstudio.spec import SpecError, toml_literal
 
 _INT_RANGE = (-(2**31) + 1, 2**31 - 1)
 
 
 def _label(key: str) -> str:
     return key.replace("_", " ").capitalize()
-
-
-def _toml_literal(value: Any) -> str:
-    import tomli_w
-
-    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
 class ParamForm(QWidget):
@@ -91,9 +85,9 @@ class ParamForm(QWidget):
         try:
             if isinstance(default, float):
                 return float(text)
-            value = tomllib.loads(f"v = {text or _toml_literal(default)}")["v"]
+            value = tomllib.loads(f"v = {text or toml_literal(default)}")["v"]
         except (ValueError, tomllib.TOMLDecodeError):
-            example = _toml_literal(default)
+            example = toml_literal(default)
             kind = "a number" if isinstance(default, float) else f"a {type(default).__name__} like {example}"
             raise SpecError(f"{_label(key)}: {text!r} is not {kind}") from None
         if not isinstance(value, type(default)):
@@ -118,7 +112,7 @@ class ParamForm(QWidget):
             elif isinstance(value, float):
                 widget.setText(repr(value))
             else:
-                widget.setText(_toml_literal(value))
+                widget.setText(toml_literal(value))
             widget.blockSignals(False)
         self.changed.emit()
 

@@ -144,15 +144,32 @@ def _history_file(studio: Studio, run_id: str) -> Path:
 
 
 def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
-    """Norms per layer across the run's epochs, from its checkpoints.
+    """Norms per layer across the run's epochs.
 
-    A run keeps only its best, last and final checkpoints, so each call adds the epochs those hold to a
-    small cache: opened while the run trains (and refreshed), the history fills in epoch by epoch.
+    Runs record every epoch's norms beside their checkpoints (``dlstudio.runner.read_weight_norms``).
+    Runs from before that keep only their best, last and final checkpoints, so for them each call adds
+    the epochs those hold to a small cache, and the history fills in as the run moves on.
     """
+    from dlstudio.runner import read_weight_norms
+
     artifacts = studio.store.artifacts(run_id)
-    if not artifacts:
+    recorded = read_weight_norms(studio.store.run_dir(run_id))
+    if not artifacts and not recorded:
         studio.store.get(run_id)
         raise InspectorError(f"run {run_id} has no checkpoint yet")
+    notes: list[str] = []
+    seen = {str(epoch): norms for epoch, norms in recorded.items()}
+    if not recorded:
+        seen = _norms_from_checkpoints(studio, run_id, artifacts, notes)
+    epochs = sorted(int(e) for e in seen)
+    layers = list(dict.fromkeys(k for e in epochs for k in seen[str(e)]))
+    norms = {layer: [seen[str(e)].get(layer, float("nan")) for e in epochs] for layer in layers}
+    if len(epochs) < 2:
+        notes.append("only one epoch's weights are known so far; more appear as the run moves on")
+    return NormHistory(epochs, norms, notes)
+
+
+def _norms_from_checkpoints(studio: Studio, run_id: str, artifacts: dict, notes: list[str]) -> dict[str, dict]:
     cache = _history_file(studio, run_id)
     seen: dict[str, dict[str, float]] = {}
     if cache.exists():
@@ -160,7 +177,6 @@ def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
             seen = json.loads(cache.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             seen = {}
-    notes = []
     for kind, (path, epoch) in sorted(artifacts.items()):
         if epoch is None or str(epoch) in seen:
             continue
@@ -175,9 +191,4 @@ def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
         cache.write_text(json.dumps(seen), encoding="utf-8")
     except OSError as exc:
         notes.append(f"could not cache the history ({exc})")
-    epochs = sorted(int(e) for e in seen)
-    layers = list(dict.fromkeys(k for e in epochs for k in seen[str(e)]))
-    norms = {layer: [seen[str(e)].get(layer, float("nan")) for e in epochs] for layer in layers}
-    if len(epochs) < 2:
-        notes.append("only one epoch's weights are on disk so far; more appear as the run's checkpoints move on")
-    return NormHistory(epochs, norms, notes)
+    return seen

@@ -6,7 +6,7 @@ import errno
 
 import torch
 
-from dlstudio.engine import BestWeights, Checkpoint, EarlyStopping, LogMessage, fit
+from dlstudio.engine import BestWeights, Checkpoint, EarlyStopping, LogMessage, WeightNorms, fit
 from tests.engine.fakes import Recorder, ScriptedTask, batches, epoch_ends, last, regression
 
 
@@ -118,3 +118,27 @@ def test_a_checkpoint_that_cannot_be_written_is_reported_and_training_goes_on():
     assert "No space left on device" in warnings[0].text
     # The message comes right after the epoch it is about.
     assert records[records.index(warnings[0]) - 1].epoch == 2
+
+
+def test_weight_norms_are_written_each_epoch_and_read_back(tmp_path):
+    path = tmp_path / "norms.jsonl"
+    task = ScriptedTask(valid=[0.1, 0.2, 0.3])
+    norms_seen = []
+
+    class Spy(WeightNorms):
+        def on_epoch_end(self, state, record):
+            norms_seen.append(float(task.model.weight.detach().norm()))
+            super().on_epoch_end(state, record)
+
+    run(task, epochs=3, callbacks=[Spy(path)])
+    by_epoch = WeightNorms.read(path)
+    assert sorted(by_epoch) == [1, 2, 3]
+    assert [by_epoch[e]["(model)"] for e in (1, 2, 3)] == [round(n, 6) for n in norms_seen]
+
+
+def test_weight_norms_reader_skips_a_cut_line_and_keeps_a_resumed_epochs_latest(tmp_path):
+    path = tmp_path / "norms.jsonl"
+    path.write_text('{"epoch": 1, "norms": {"fc": 1.0}}\n{"epoch": 2, "norms": {"fc": 2.0}}\n'
+                    '{"epoch": 2, "norms": {"fc": 2.5}}\n{"epoch": 3, "no', encoding="utf-8")
+    assert WeightNorms.read(path) == {1: {"fc": 1.0}, 2: {"fc": 2.5}}
+    assert WeightNorms.read(tmp_path / "missing.jsonl") == {}

@@ -81,6 +81,18 @@ def test_weight_norms_across_a_runs_epochs_fill_in_as_it_trains(studio):
     assert fc1[1] == pytest.approx(2 * fc1[0], rel=1e-5) and fc1[2] == pytest.approx(3 * fc1[0], rel=1e-5)
 
 
+def test_weight_norms_recorded_by_the_run_cover_every_epoch(studio):
+    from dlstudio.runner import WEIGHT_NORMS_FILE
+
+    *_, (run_id, _epoch) = _fake_run(studio, [(4, 1.0)])  # only one checkpoint on disk ...
+    lines = [f'{{"epoch": {e}, "norms": {{"fc1": {e / 2}, "conv1": {e}}}}}' for e in (1, 2, 3, 4)]
+    (studio.store.run_dir(run_id) / WEIGHT_NORMS_FILE).write_text("\n".join(lines), encoding="utf-8")
+    history = weight_norm_history(studio, run_id)  # ... but the run wrote down every epoch's norms
+    assert history.epochs == [1, 2, 3, 4]
+    assert history.norms == {"fc1": [0.5, 1.0, 1.5, 2.0], "conv1": [1.0, 2.0, 3.0, 4.0]}
+    assert history.notes == []
+
+
 def test_weight_norms_of_a_run_without_checkpoints(studio):
     run_id = studio.store.create_run(name="t", plugin="tiny", task="c", model="tiny.cnn", dataset="d", params={},
                                      spec="", device="cpu", epochs=1, monitor="m")
