@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
 
 from dlstudio.gui.curves import CurvesWidget
 
+#: Progress bar and clock updates per second.
+REFRESH_HZ = 4
+
 
 def format_seconds(seconds: float) -> str:
     seconds = max(0, int(seconds))
@@ -107,8 +110,10 @@ class RunDock(QWidget):
         self._fraction = self._start_fraction = 0.0
         self._paused = False
         self._active = False
+        self._latest_batch: dict | None = None
         self._clock = QTimer(self)
-        self._clock.setInterval(500)
+        self._clock.setInterval(1000 // REFRESH_HZ)
+        self._clock.timeout.connect(self._show_batch)
         self._clock.timeout.connect(self._update_times)
         self._set_active(False)
 
@@ -122,6 +127,7 @@ class RunDock(QWidget):
         self.watch.reset()
         self.watch.start()
         self._fraction = self._start_fraction = 0.0
+        self._latest_batch = None
         self._set_active(True)
         self._clock.start()
         self.append_log(f"— {title} —")
@@ -136,19 +142,27 @@ class RunDock(QWidget):
         self.curves.set_epoch_span(info["start_epoch"], info["epochs"])
 
     def on_batch(self, info: dict) -> None:
+        # Only remembered here; the bar is redrawn on the dock's clock. (QProgressBar.setValue repaints
+        # at once, and a GUI thread woken often enough costs the run thread its throughput.)
+        self._latest_batch = info
+        if info["phase"] == "train":
+            batches = max(1, info["batches"])
+            x = info["epoch"] - 1 + info["batch"] / batches
+            self._fraction = x / max(1, self._epochs)
+            self.curves.add_batch_loss(x, info["loss"])
+
+    def _show_batch(self) -> None:
+        info, self._latest_batch = self._latest_batch, None
+        if info is None:
+            return
         if info["phase"] != "train":
             self.progress.setFormat(
                 f"epoch {info['epoch']}/{self._epochs} · validating {info['batch']}/{info['batches']}"
             )
             return
-        batches = max(1, info["batches"])
-        x = info["epoch"] - 1 + info["batch"] / batches
-        self._fraction = x / max(1, self._epochs)
         self.progress.setValue(int(self._fraction * 1000))
-        self.progress.setFormat(
-            f"epoch {info['epoch']}/{self._epochs} · batch {info['batch']}/{batches} · loss {info['loss']:.4f}"
-        )
-        self.curves.add_batch_loss(x, info["loss"])
+        self.progress.setFormat(f"epoch {info['epoch']}/{self._epochs} · batch {info['batch']}/{info['batches']}"
+                                f" · loss {info['loss']:.4f}")
 
     def on_epoch(self, info: dict) -> None:
         self.curves.add_epoch(info["epoch"], info["metrics"])
@@ -157,6 +171,7 @@ class RunDock(QWidget):
         self.append_log(f"epoch {info['epoch']}/{info['epochs']}  {metrics}  ({info['seconds']:.1f}s){star}")
 
     def on_fit_ended(self, info: dict) -> None:
+        self._show_batch()
         self.watch.stop()
         status = info["status"]
         self.status.setText(status)
