@@ -18,7 +18,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 #: Redraws per second at most.
-REDRAW_HZ = 4
+REDRAW_HZ = 2
 
 _COLOURS = {
     "train": (52, 120, 200),
