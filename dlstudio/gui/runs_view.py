@@ -116,13 +116,28 @@ class RunsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(button_row)
         layout.addWidget(splitter, 1)
-        context.run_finished.connect(lambda *_: self.refresh())
-        context.run_started.connect(lambda *_: self.refresh())
+        self._stale = False
+        context.run_finished.connect(lambda *_: self._runs_changed())
+        context.run_started.connect(lambda *_: self._runs_changed())
         self.refresh()
         self.table.sortByColumn(COLUMNS.index("Started"), Qt.SortOrder.DescendingOrder)
 
     # -- data --------------------------------------------------------------------------------------
+    def _runs_changed(self) -> None:
+        # Rebuilding the table measures every cell; while hidden it waits to be shown (a run's start
+        # would otherwise pay for it on the GUI thread, beside the training thread).
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
     def refresh(self) -> None:
+        self._stale = False
         selected = set(self.selected_ids())
         rows = self.store.list_runs()
         self._rows = {r.id: r for r in rows}
