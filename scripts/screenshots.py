@@ -34,9 +34,9 @@ def main(out: Path) -> None:
     window.show()
     wait(app, 1)
     window.grab().save(str(out / "main-window.png"))
-    spec = studio.recipe_spec("digits-cnn", ["train.epochs=6"])
+    spec = studio.recipe_spec("digits-cnn", ["train.epochs=30"])
     window.start_run(spec, None)
-    wait(app, 6)
+    wait(app, 4)  # mid-run: a few epochs in
     window.grab().save(str(out / "run-in-progress.png"))
     while window.is_running():
         wait(app, 0.2)

@@ -10,11 +10,13 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -47,6 +49,8 @@ class MainWindow(QMainWindow):
         self.queue: RunQueue | None = None
         self.runs_view: RunsView | None = None
         self.panels: dict[str, QWidget] = {}
+        #: The tab page (a scroll area) that holds each panel.
+        self._panel_pages: dict[str, QScrollArea] = {}
         self.family_pages: dict[str, QTabWidget] = {}
         self.errors: list[tuple[str, str]] = []  # (title, message) of every error shown, newest last
         self._dialogs: list[QWidget] = []
@@ -74,7 +78,9 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [340], Qt.Orientation.Vertical)
+        # A third of the screen for the run, within reason; panels get the rest (they scroll when short).
+        screen = self.screen().availableGeometry().height() if self.screen() is not None else 900
+        self.resizeDocks([dock], [max(250, min(360, screen // 3))], Qt.Orientation.Vertical)
         self._build_actions()
         self.statusBar().showMessage("Starting…")
         geometry = settings.value("window/geometry")
@@ -170,7 +176,8 @@ class MainWindow(QMainWindow):
                 widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             widget.setObjectName(panel.id)
             self.panels[panel.id] = widget
-            tabs.addTab(widget, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
+            self._panel_pages[panel.id] = page = _scrollable(widget)
+            tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
         self.family_pages[family.id] = tabs
@@ -305,11 +312,11 @@ class MainWindow(QMainWindow):
         self.run_dock.append_log(f"{title}: {message}", "error")
 
     def show_panel(self, panel_id: str) -> bool:
-        widget = self.panels.get(panel_id)
-        if widget is None:
+        page = self._panel_pages.get(panel_id)
+        if page is None:
             return False
         for family, tabs in self.family_pages.items():
-            index = tabs.indexOf(widget)
+            index = tabs.indexOf(page)
             if index >= 0:
                 self._select_family(family)
                 tabs.setCurrentIndex(index)
@@ -349,3 +356,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         event.accept()
+
+
+def _scrollable(panel: QWidget) -> QScrollArea:
+    """A panel in a frameless scroll area: one that needs more room than the screen has scrolls,
+    instead of making the window taller than the screen."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setWidget(panel)
+    return area

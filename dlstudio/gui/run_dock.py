@@ -155,12 +155,12 @@ class RunDock(QWidget):
         info, self._latest_batch = self._latest_batch, None
         if info is None:
             return
+        self.progress.setValue(int(self._fraction * 1000))
         if info["phase"] != "train":
             self.progress.setFormat(
                 f"epoch {info['epoch']}/{self._epochs} · validating {info['batch']}/{info['batches']}"
             )
             return
-        self.progress.setValue(int(self._fraction * 1000))
         self.progress.setFormat(f"epoch {info['epoch']}/{self._epochs} · batch {info['batch']}/{info['batches']}"
                                 f" · loss {info['loss']:.4f}")
 

@@ -145,6 +145,31 @@ def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_stud
     assert any("broken.panel" in w for w in studio.plugin_record("broken").warnings)
 
 
+def test_a_panel_taller_than_the_screen_scrolls_instead_of_growing_the_window(make_window, make_studio):
+    class Tall:
+        @hookimpl
+        def dlstudio_register_families(self, register):
+            register(FamilySpec(id="tall", title="Tall"))
+
+        @hookimpl
+        def dlstudio_register_panels(self, register):
+            def build(ctx):
+                panel = QLabel("tall")
+                panel.setMinimumSize(900, 1500)
+                return panel
+
+            register(PanelSpec(id="tall.panel", title="Tall", family="tall", factory=build))
+
+    window = make_window(make_studio(("demo", demo_plugin), ("tall", Tall())))
+    assert window.minimumSizeHint().height() < 720  # fits a 1280×720 screen, run dock included
+    assert window.show_panel("tall.panel")
+    page = window.family_pages["tall"].currentWidget()
+    assert page.widget() is window.panels["tall.panel"]
+    window.resize(1280, 720)
+    window.show()
+    assert page.verticalScrollBar().maximum() > 0
+
+
 def test_show_panel_switches_family_and_tab(demo_window):
     demo_window.show_runs()
     assert demo_window.pages.currentWidget() is demo_window.runs_view
