@@ -97,16 +97,22 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
-def export_onnx(model: torch.nn.Module, x: torch.Tensor, path: str | Path, verify: bool = True) -> ExportResult:
-    import onnx
-
+def _begin(model: torch.nn.Module, x: torch.Tensor, path: str | Path) -> tuple[Path, Path, float, torch.Tensor]:
+    """What both exports start with: the folder, a temporary file beside the target, the clock, and the
+    model's own output on ``x`` (what the exported file is checked against)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
     start = time.perf_counter()
     model.eval()
     with torch.no_grad():
         reference = model(x)
+    return path, _temporary(path), start, reference
+
+
+def export_onnx(model: torch.nn.Module, x: torch.Tensor, path: str | Path, verify: bool = True) -> ExportResult:
+    import onnx
+
+    path, tmp, start, reference = _begin(model, x, path)
     scripted = isinstance(model, torch.jit.ScriptModule)
     try:
         with quiet_torch() as warned:
@@ -159,13 +165,7 @@ def _run_onnx(path: Path, proto: Any, x: torch.Tensor) -> tuple[list[Any], str]:
 
 def export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: str | Path, verify: bool = True
                        ) -> ExportResult:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    start = time.perf_counter()
-    model.eval()
-    with torch.no_grad():
-        reference = model(x)
+    path, tmp, start, reference = _begin(model, x, path)
     try:
         with quiet_torch() as warned, torch.no_grad():
             scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.trace(model, (x,),
