@@ -212,7 +212,7 @@ def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, reg
     for kind, item in staged:
         if isinstance(item, _Junk):
             record.warnings.append(
-                f"rejected a {kind[:-1]}: expected {item.expected.__name__}, got {type(item.value).__name__}"
+                f"rejected a {_singular(kind)}: expected {item.expected.__name__}, got {type(item.value).__name__}"
             )
             continue
         try:
@@ -221,7 +221,7 @@ def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, reg
             record.warnings.append(f"rejected: {exc}")
             continue
         except Exception as exc:  # junk that makes validation itself fail is rejected the same way
-            record.warnings.append(f"rejected a {kind[:-1]}: {type(exc).__name__} while validating it: {exc}")
+            record.warnings.append(f"rejected a {_singular(kind)}: {type(exc).__name__} while validating it: {exc}")
             continue
         catalog = registry.catalog(kind)
         ident = getattr(item, "id", None) or item.name
@@ -264,3 +264,8 @@ def _drop_orphan_panels(registry: Registry, records: list[PluginRecord]) -> None
                 f"rejected panel {panel.id!r}: no family {panel.family!r} is registered"
             )
     registry.panels._remove_where(lambda p: p.family not in registry.families)
+
+
+def _singular(kind: str) -> str:
+    """"families" → "family", "models" → "model" (the catalogs' names in warnings)."""
+    return kind[:-3] + "y" if kind.endswith("ies") else kind[:-1]

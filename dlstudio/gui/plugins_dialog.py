@@ -57,6 +57,10 @@ class PluginsDialog(QDialog):
                      QTableWidgetItem(status), QTableWidgetItem(record.source)]
             if record.status in _STATUS_COLOURS:
                 cells[3].setForeground(_STATUS_COLOURS[record.status])
+            if record.error:
+                cells[3].setToolTip(record.error)
+            elif record.warnings:
+                cells[3].setToolTip("\n".join(record.warnings))
             for col, cell in enumerate(cells):
                 self.table.setItem(row, col, cell)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -93,7 +97,8 @@ class PluginsDialog(QDialog):
         if not 0 <= row < len(self.records):
             return
         r = self.records[row]
-        lines = [f"{r.name} {r.version} — {r.status}", f"source: {r.source}"]
+        name = f"{r.name} {r.version}" if r.version else r.name
+        lines = [f"{name} — {r.status}", f"source: {r.source}"]
         if r.error:
             lines += ["", f"error: {r.error}"]
         if r.warnings:

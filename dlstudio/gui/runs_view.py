@@ -60,6 +60,7 @@ class RunsView(QWidget):
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
         self.filter_edit = QLineEdit(placeholderText="Filter runs (any column)…")
         self.filter_edit.setClearButtonEnabled(True)
@@ -141,17 +142,21 @@ class RunsView(QWidget):
         selected = set(self.selected_ids())
         rows = self.store.list_runs()
         self._rows = {r.id: r for r in rows}
-        self.model.setRowCount(0)
-        for r in rows:
-            self.model.appendRow(self._row_items(r))
+        selection = self.table.selectionModel()
+        # Rebuilt with selection signals off, then one update: emptying the table would otherwise
+        # forget the chosen metric, and re-selecting N rows would read the store N times.
+        selection.blockSignals(True)
+        try:
+            self.model.setRowCount(0)
+            for r in rows:
+                self.model.appendRow(self._row_items(r))
+            self._select(selected)
+        finally:
+            selection.blockSignals(False)
         self.table.resizeColumnsToContents()
         for col in (COLUMNS.index("Name"), COLUMNS.index("Hyperparameters")):
             self.table.setColumnWidth(col, min(self.table.columnWidth(col), 260))
-        selection = self.table.selectionModel()
-        for row in range(self.proxy.rowCount()):
-            if self.proxy.index(row, 0).data(ID_ROLE) in selected:
-                selection.select(self.proxy.index(row, 0),
-                                 selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+        self.table.viewport().update()
         self._selection_changed()
 
     def _row_items(self, r: RunRow) -> list[QStandardItem]:
@@ -176,7 +181,17 @@ class RunsView(QWidget):
 
     def select_ids(self, ids: list[str]) -> None:
         selection = self.table.selectionModel()
-        selection.clearSelection()
+        selection.blockSignals(True)
+        try:
+            selection.clearSelection()
+            self._select(set(ids))
+        finally:
+            selection.blockSignals(False)
+        self.table.viewport().update()
+        self._selection_changed()
+
+    def _select(self, ids: set[str]) -> None:
+        selection = self.table.selectionModel()
         for row in range(self.proxy.rowCount()):
             if self.proxy.index(row, 0).data(ID_ROLE) in ids:
                 selection.select(self.proxy.index(row, 0),
@@ -232,6 +247,7 @@ class RunsView(QWidget):
     def resume_selected(self) -> None:
         ids = self.selected_ids()
         if len(ids) == 1:
+            self.buttons["resume"].setEnabled(False)  # a second click would queue a second resume
             self.context.start_run(None, resume_id=ids[0])
 
     def export_selected(self) -> None:
