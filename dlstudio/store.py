@@ -115,10 +115,20 @@ class RunStore:
             db.close()
 
     # -- runs --------------------------------------------------------------------------------------
+    def _new_run_folder(self) -> str:
+        """A fresh id (sortable by time, readable) whose folder this call created."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        while True:
+            run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+            try:
+                self.run_dir(run_id).mkdir()  # atomic: two runs can never claim one folder
+                return run_id
+            except FileExistsError:
+                continue
+
     def create_run(self, *, name: str, plugin: str, task: str, model: str, dataset: str,
                    params: Mapping[str, Any], spec: str, device: str, epochs: int, monitor: str) -> str:
-        run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-        self.run_dir(run_id).mkdir(parents=True)
+        run_id = self._new_run_folder()
         (self.run_dir(run_id) / "spec.toml").write_text(spec, encoding="utf-8")
         with self._connect() as db:
             db.execute(

@@ -58,7 +58,6 @@ KILLED_CHILD = textwrap.dedent("""
     from dlstudio.runner import Run, RunStarted
     from dlstudio.studio import Studio
     from tests.fixture_plugins import demo_plugin
-from tests.runs import TINY, demo_spec, drive, ended, metrics_by_epoch
 
     studio = Studio.open(sys.argv[1], [module_candidate("demo", demo_plugin)])
     for record in Run(studio, studio.recipe_spec("demo-blobs", sys.argv[2:])).records():

@@ -160,3 +160,16 @@ def test_the_store_is_shared_between_threads(store):
     thread.join()
     assert errors == []
     assert len(store.metrics(run_id)["loss"]) == 40 and store.get(run_id).epochs_done == 40
+
+
+def test_a_run_id_that_is_taken_is_never_reused(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    tokens = iter(["aaaaaa", "aaaaaa", "bbbbbb"])
+    monkeypatch.setattr("dlstudio.store.secrets.token_hex", lambda _n: next(tokens))
+    monkeypatch.setattr("dlstudio.store.time.strftime", lambda _fmt: "20260101-000000-")
+    first = store.create_run(name="a", plugin="p", task="t", model="m", dataset="d", params={}, spec="",
+                             device="cpu", epochs=1, monitor="m")
+    second = store.create_run(name="b", plugin="p", task="t", model="m", dataset="d", params={}, spec="",
+                              device="cpu", epochs=1, monitor="m")
+    assert (first, second) == ("20260101-000000-aaaaaa", "20260101-000000-bbbbbb")
+    assert store.get(first).name == "a" and store.get(second).name == "b"
