@@ -283,10 +283,10 @@ def main() -> None:
           f"best ÷ best {best:.3f})", flush=True)
     gui = bench_gui_vs_headless()
     q1, b, q3 = statistics.quantiles(gui["within"], n=4)
-    print(f"(b) GUI run throughput ÷ headless, same process: {b:.3f}   (goal ≥ 0.95; quartiles {q1:.3f}–{q3:.3f} "
+    print(f"(b) GUI run throughput ÷ headless (same process): {b:.3f}   (goal ≥ 0.95; quartiles {q1:.3f}–{q3:.3f} "
           f"over {len(gui['within'])} pairs)", flush=True)
     q1, b, q3 = statistics.quantiles(gui["across"], n=4)
-    print(f"    ÷ a separate headless process:            {b:.3f}   (quartiles {q1:.3f}–{q3:.3f} "
+    print(f"    ÷ headless in a process of its own:           {b:.3f}   (quartiles {q1:.3f}–{q3:.3f} "
           f"over {PROCESS_PAIRS} process pairs)", flush=True)
     print(f"(c) event-loop lateness while training:       p99 {gui['p99']:.1f} ms, max {gui['max']:.1f} ms"
           "   (goal ≤ 20 ms, ≤ 100 ms)", flush=True)
