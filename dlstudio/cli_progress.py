@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -17,6 +18,9 @@ class ProgressPrinter:
         self.bar: tqdm | None = None
         self.train_batches = 0
         self.run_id = ""
+        # Batch records come a few times a second, so the bar opens at the first one; its clock must
+        # start with the epoch, or the first rate shown is batches ÷ almost nothing.
+        self._epoch_started = time.time()
 
     def __call__(self, record: Any) -> None:
         kind = getattr(record, "kind", "")
@@ -25,17 +29,20 @@ class ProgressPrinter:
             self._say(f"run {record.run_id} on {record.device} — files in {record.run_dir}")
         elif isinstance(record, FitStarted):
             self.train_batches = record.train_batches
+            self._epoch_started = time.time()
         elif isinstance(record, LogMessage):
             self._say(record.text)
         elif isinstance(record, BatchEnd) and not self.json_lines and record.phase == "train":
             if self.bar is None:
                 self.bar = tqdm(total=record.batches, desc=f"epoch {record.epoch}", unit="batch",
                                 file=sys.stderr, leave=False)
+                self.bar.start_t = self._epoch_started
             self.bar.n = record.batch
             self.bar.set_postfix(loss=f"{record.loss:.4f}", refresh=False)
             self.bar.refresh()
         elif isinstance(record, EpochEnd):
             self._close_bar()
+            self._epoch_started = time.time()
             if self.json_lines:
                 print(json.dumps({"event": "epoch", "epoch": record.epoch, "epochs": record.epochs,
                                   "seconds": round(record.seconds, 3), "best": record.is_best,
