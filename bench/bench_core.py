@@ -245,10 +245,13 @@ def bench_gui_vs_headless(epochs: int = 1) -> dict:
         headless, gui = Side("headless", home), Side("gui", home)
         try:
             headless.run(1), gui.run(1), gui.run(1, "thread")  # warm-up
-            for _ in range(GUI_ROUNDS // PROCESS_PAIRS):
-                h, g, t = headless.run(epochs), gui.run(epochs), gui.run(epochs, "thread")
-                across.append(h["seconds"] / g["seconds"])
-                within.append(t["seconds"] / g["seconds"])
+            sides = {"headless": (headless, ""), "window": (gui, ""), "thread": (gui, "thread")}
+            order = list(sides)
+            for round_ in range(GUI_ROUNDS // PROCESS_PAIRS):
+                turn = order[round_ % 3:] + order[:round_ % 3]  # who goes first rotates, so drift hits all
+                seconds = {name: sides[name][0].run(epochs, sides[name][1])["seconds"] for name in turn}
+                across.append(seconds["headless"] / seconds["window"])
+                within.append(seconds["thread"] / seconds["window"])
             for _ in range(PROBED_RUNS):
                 lateness += gui.run(epochs, "probed")["lateness"]
         finally:

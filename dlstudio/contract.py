@@ -148,9 +148,9 @@ class LoadContext:
     seed: int = 0
     #: Called with a short message while loading takes long.
     report: Callable[[str], None] = print
-    #: The device the run trains on ("cpu", "cuda:0", "mps"): where a loader that computes with a
-    #: network (e.g. pre-computed features) should compute.
-    device: str = "cpu"
+    #: The device the run trains on ("cpu", "cuda:0", "mps"), or "auto" (the best there is) outside a run:
+    #: where a loader that computes with a network (e.g. pre-computed features) should compute.
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

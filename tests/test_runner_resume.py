@@ -14,7 +14,7 @@ import pytest
 from dlstudio.checkpoints import read_sidecar
 from dlstudio.engine import EpochEnd, FitStarted, LogMessage
 from dlstudio.plugins import module_candidate
-from dlstudio.runner import Run, RunError
+from dlstudio.runner import Run, RunError, read_weight_norms
 from dlstudio.studio import Studio
 from tests.fixture_plugins import demo_plugin
 from tests.runs import TINY, demo_spec, drive, metrics_by_epoch
@@ -48,6 +48,9 @@ def test_an_abandoned_run_is_interrupted_and_resumes_where_it_stopped(demo_studi
     assert (row.status, row.epochs_done) == ("completed", 3)
     # Weights, optimiser, RNG and data order all continue: the same numbers as the uninterrupted run.
     assert metrics_by_epoch(demo_studio, broken.run_id) == metrics_by_epoch(demo_studio, whole.run_id)
+    norms = read_weight_norms(demo_studio.store.run_dir(broken.run_id))
+    assert norms == read_weight_norms(demo_studio.store.run_dir(whole.run_id))  # epoch 1's kept, 2–3 added
+    assert sorted(norms) == [1, 2, 3]
     assert row.best_epoch == demo_studio.store.get(whole.run_id).best_epoch
 
 

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
+from torch.nn.parameter import UninitializedTensorMixin
+
 from dlstudio.engine.task import monitored_metric
 
 if TYPE_CHECKING:
@@ -130,25 +133,32 @@ class WeightNorms(Callback):
 
     A run keeps only a few checkpoints (best, last, final); these few numbers per epoch let a viewer
     show how each layer's weights moved over the whole run (the inspector's "norms across epochs").
+    When a run starts (or resumes after epoch N) the file is rewritten with only epochs 1..N, so an
+    abandoned attempt's epochs and a line cut short by a crash never mix with the new ones.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
-        norms = {(key[: -len("weight")].rstrip(".") or "(model)"): round(float(t.detach().float().norm()), 6)
-                 for key, t in state.task.model.state_dict().items()
-                 if (key == "weight" or key.endswith(".weight")) and t.is_floating_point()}
-        line = json.dumps({"epoch": record.epoch, "norms": norms})
+    def on_fit_start(self, state: FitState) -> None:
+        kept = {epoch: norms for epoch, norms in self.read(self.path).items() if epoch <= state.epoch}
+        lines = "".join(_norms_line(epoch, norms) for epoch, norms in sorted(kept.items()))
         try:
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(line + "\n")
+            self.path.write_text(lines, encoding="utf-8")
         except OSError:
-            pass  # a diagnostic: a full disk must not end the run (the checkpoint says so loudly)
+            pass  # a diagnostic: see on_epoch_end
+
+    def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
+        try:
+            norms = layer_weight_norms(state.task.model)
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(_norms_line(record.epoch, norms))
+        except (OSError, RuntimeError, ValueError):
+            pass  # a diagnostic: a full disk or an odd layer must not end the run (checkpoints say so loudly)
 
     @staticmethod
     def read(path: Path) -> dict[int, dict[str, float]]:
-        """Norms by epoch (a resumed run's repeated epoch: its latest line); {} if there is no file.
+        """Norms by epoch (a repeated epoch: its latest line); {} if there is no file.
         Unreadable lines (a write cut short) are skipped."""
         by_epoch: dict[int, dict[str, float]] = {}
         try:
@@ -162,3 +172,23 @@ class WeightNorms(Callback):
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
         return by_epoch
+
+
+def layer_weight_norms(model: torch.nn.Module) -> dict[str, float]:
+    """L2 norm of each layer's ``weight`` (the model's own as "(model)"), 7 significant digits.
+
+    Computed in float32 on the weights' device and read back at once: one device sync, no copies.
+    """
+    named = [(key[: -len("weight")].rstrip(".") or "(model)", t) for key, t in model.state_dict().items()
+             if (key == "weight" or key.endswith(".weight")) and t.is_floating_point()
+             and not isinstance(t, UninitializedTensorMixin)]
+    if not named:
+        return {}
+    device = named[0][1].device
+    values = torch.stack([torch.linalg.vector_norm(t.detach(), dtype=torch.float32).to(device)
+                          for _, t in named]).tolist()
+    return {name: float(f"{value:.7g}") for (name, _), value in zip(named, values, strict=True)}
+
+
+def _norms_line(epoch: int, norms: dict[str, float]) -> str:
+    return json.dumps({"epoch": epoch, "norms": norms}) + "\n"

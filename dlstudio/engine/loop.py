@@ -75,7 +75,8 @@ def fit(
     host), so reporting costs the same whatever the batch rate.
     """
     control = control or RunControl()
-    state = state or FitState(task=task, epochs=epochs, epoch=start_epoch)
+    state = state or FitState(task=task, epochs=epochs)
+    state.epoch = start_epoch  # where the run stands when it starts (a resumed one: its last epoch)
     yield FitStarted(epochs, start_epoch, _length(train_batches), _length(valid_batches))
     for cb in callbacks:
         cb.on_fit_start(state)

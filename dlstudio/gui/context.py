@@ -39,7 +39,8 @@ class StudioContext(QObject):
     run_epoch = Signal(str, dict)
     #: A run ended: ``(run_id, status, message)``; status is completed/stopped/cancelled/failed.
     run_finished = Signal(str, str, str)
-    #: A queued run ended before it entered the store (its data or model was refused): ``(ticket, message)``.
+    #: A queued run ended before it trained (its data or model was refused, a resume could not resume):
+    #: ``(ticket, message)``; ``run_finished`` follows with an empty run id.
     run_refused = Signal(str, str)
     #: A message on the cross-plugin bus: ``(topic, payload)``, e.g. ("model.open", {"path": ...}).
     message_posted = Signal(str, dict)

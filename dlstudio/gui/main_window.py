@@ -219,9 +219,11 @@ class MainWindow(QMainWindow):
             return ""
 
     def _run_failed(self, message: str, details: str) -> None:
-        if not self.queue.current_run_id:
+        if self.queue.current_started:
+            self.context.run_finished.emit(self.queue.current_run_id, "failed", message)
+        else:  # refused before training (a resume too: its stored status has not changed)
             self.context.run_refused.emit(self.queue.current_ticket, message)
-        self.context.run_finished.emit(self.queue.current_run_id, "failed", message)
+            self.context.run_finished.emit("", "failed", message)
         self.show_error("The run failed" if details else "The run could not start", message, details)
 
     def _run_actions(self, running: bool) -> None:
@@ -286,6 +288,9 @@ class MainWindow(QMainWindow):
             except SpecError as exc:
                 self.show_error("Cannot start the run", str(exc))
                 return None
+        if resume_id is not None and self.queue.has_resume(resume_id):
+            self.notify(f"run {resume_id} is already being resumed", "warning")
+            return None
         ticket = self.queue.submit(spec, resume_id)
         if self.queue.pending():
             self.notify(f"run queued: it starts when the current one ends ({self.queue.pending()} waiting)")

@@ -186,6 +186,7 @@ class RunDock(QWidget):
         self.curves.flush()
 
     def on_failed(self, message: str, details: str) -> None:
+        self._latest_batch = None  # the clock must not draw a batch over "failed"
         self.watch.stop()
         self.status.setText("failed")
         self.progress.setFormat("failed")

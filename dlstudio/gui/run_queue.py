@@ -42,6 +42,8 @@ class RunQueue(QObject):
         self._control: RunControl | None = None
         self.current_ticket = ""
         self.current_run_id = ""
+        #: Whether the current run started training (a refused resume has an id but never starts).
+        self.current_started = False
 
     # -- queue -------------------------------------------------------------------------------------
     def submit(self, spec: RunSpec | None, resume_id: str | None = None) -> str:
@@ -55,6 +57,11 @@ class RunQueue(QObject):
     def pending(self) -> int:
         return len(self._pending)
 
+    def has_resume(self, run_id: str) -> bool:
+        """Whether ``run_id`` is being resumed now or waits to be."""
+        current = self._thread is not None and self.current_run_id == run_id
+        return current or any(resume_id == run_id for _, _, resume_id in self._pending)
+
     def is_running(self) -> bool:
         return self._thread is not None and not self._thread.isFinished()
 
@@ -64,6 +71,7 @@ class RunQueue(QObject):
         ticket, spec, resume_id = self._pending.popleft()
         self.queue_changed.emit(len(self._pending))
         self.current_ticket, self.current_run_id = ticket, resume_id or ""
+        self.current_started = False
         self._control = RunControl()
         worker = RunWorker(self.studio, spec, resume_id, self._control)
         for name in ("fit_started", "batch_ended", "epoch_ended", "log", "fit_ended", "failed"):
@@ -77,6 +85,7 @@ class RunQueue(QObject):
 
     def _on_run_started(self, info: dict) -> None:
         self.current_run_id = info["run_id"]
+        self.current_started = True
         self.run_started.emit(info)
 
     def _on_thread_finished(self) -> None:

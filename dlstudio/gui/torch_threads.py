@@ -10,6 +10,8 @@ for the full count when it starts.
 
 from __future__ import annotations
 
+import threading
+
 _compute_threads: int | None = None
 
 
@@ -22,13 +24,16 @@ def keep_gui_thread_serial() -> None:
         return
     _compute_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    # ATen reads the thread count into each thread once, lazily: read it now, so a worker's later
-    # set_num_threads does not reach this thread.
-    torch.get_num_threads()
+    # set_num_threads also sets the default that threads started later read once, on their first
+    # parallel op; set it back from a short-lived thread, so only this one stays serial.
+    restore = threading.Thread(target=torch.set_num_threads, args=(_compute_threads,), name="torch-threads")
+    restore.start()
+    restore.join()
 
 
 def use_compute_threads() -> None:
-    """Call at the start of a worker thread's body: its torch ops use every core again."""
+    """Call at the start of a worker thread's body: its torch ops use every core (whatever a plugin or
+    the user set since)."""
     if _compute_threads is None:
         return
     import torch

@@ -148,7 +148,8 @@ def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
 
     Runs record every epoch's norms beside their checkpoints (``dlstudio.runner.read_weight_norms``).
     Runs from before that keep only their best, last and final checkpoints, so for them each call adds
-    the epochs those hold to a small cache, and the history fills in as the run moves on.
+    the epochs those hold to a small cache, and the history fills in as the run moves on; such a run
+    resumed since has both, merged.
     """
     from dlstudio.runner import read_weight_norms
 
@@ -158,9 +159,10 @@ def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
         studio.store.get(run_id)
         raise InspectorError(f"run {run_id} has no checkpoint yet")
     notes: list[str] = []
-    seen = {str(epoch): norms for epoch, norms in recorded.items()}
-    if not recorded:
+    seen: dict[str, dict[str, float]] = {}
+    if not recorded or min(recorded) > 1:  # a run from before, perhaps resumed since: its early epochs
         seen = _norms_from_checkpoints(studio, run_id, artifacts, notes)
+    seen.update({str(epoch): norms for epoch, norms in recorded.items()})
     epochs = sorted(int(e) for e in seen)
     layers = list(dict.fromkeys(k for e in epochs for k in seen[str(e)]))
     norms = {layer: [seen[str(e)].get(layer, float("nan")) for e in epochs] for layer in layers}

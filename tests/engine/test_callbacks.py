@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 
+import pytest
 import torch
 
 from dlstudio.engine import BestWeights, Checkpoint, EarlyStopping, LogMessage, WeightNorms, fit
@@ -133,7 +134,33 @@ def test_weight_norms_are_written_each_epoch_and_read_back(tmp_path):
     run(task, epochs=3, callbacks=[Spy(path)])
     by_epoch = WeightNorms.read(path)
     assert sorted(by_epoch) == [1, 2, 3]
-    assert [by_epoch[e]["(model)"] for e in (1, 2, 3)] == [round(n, 6) for n in norms_seen]
+    assert [by_epoch[e]["(model)"] for e in (1, 2, 3)] == [pytest.approx(n, rel=1e-6) for n in norms_seen]
+
+
+def test_a_resumed_run_rewrites_the_norms_it_keeps_and_drops_the_abandoned_epochs(tmp_path):
+    path = tmp_path / "norms.jsonl"
+    path.write_text('{"epoch": 1, "norms": {"fc": 1.0}}\n{"epoch": 2, "norms": {"fc": 2.0}}\n'
+                    '{"epoch": 3, "norms": {"fc": 3.0}}\n{"epoch": 4, "no', encoding="utf-8")  # killed in epoch 4
+    task = ScriptedTask(valid=[0.1, 0.2, 0.3, 0.4])
+    data = regression(24)
+    list(fit(task, batches(data, 8), batches(data, 12), epochs=4, start_epoch=2, callbacks=[WeightNorms(path)],
+             report_interval=0))  # resumed from epoch 2's checkpoint
+    by_epoch = WeightNorms.read(path)
+    assert sorted(by_epoch) == [1, 2, 3, 4]
+    assert by_epoch[1] == {"fc": 1.0} and by_epoch[2] == {"fc": 2.0}
+    assert by_epoch[3] != {"fc": 3.0}  # the abandoned attempt's epoch 3 is gone
+    assert all(line.startswith('{"epoch"') for line in path.read_text(encoding="utf-8").splitlines())
+
+
+def test_weight_norms_tiny_values_keep_their_digits_and_lazy_layers_are_skipped():
+    from torch import nn
+
+    from dlstudio.engine.callbacks import layer_weight_norms
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.LazyLinear(3))
+    with torch.no_grad():
+        model[0].weight.fill_(2e-8)
+    assert layer_weight_norms(model) == {"0": pytest.approx(4e-8, rel=1e-6)}
 
 
 def test_weight_norms_reader_skips_a_cut_line_and_keeps_a_resumed_epochs_latest(tmp_path):

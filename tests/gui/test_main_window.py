@@ -3,6 +3,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from dlstudio import hookimpl
 from dlstudio.contract import FamilySpec, PanelSpec
+from dlstudio.engine import EpochEnd
 from tests.fixture_plugins import demo_plugin
 
 RUN_TIMEOUT = 60_000
@@ -105,6 +106,38 @@ def test_run_that_fails_to_load_data_reports_it(demo_window, qtbot):
     assert title == "The run could not start"
     assert "no training samples" in message
     assert refused == [(ticket, message)]  # a panel can tell which of its runs never started
+
+
+def test_a_resume_that_cannot_resume_is_refused_and_the_stored_run_is_untouched(demo_window, qtbot):
+    from dlstudio.runner import Run
+    from tests.runs import demo_spec, drive
+
+    studio = demo_window.studio
+    done = Run(studio, demo_spec(studio, "train.epochs=1"))
+    drive(done)
+    refused, finished = [], []
+    demo_window.context.run_refused.connect(lambda ticket, message: refused.append(ticket))
+    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append((run_id, status)))
+    with qtbot.waitSignal(demo_window.queue.run_done, timeout=RUN_TIMEOUT):
+        ticket = demo_window.context.start_run(None, resume_id=done.run_id)
+    assert refused == [ticket] and finished == [("", "failed")]
+    assert studio.store.get(done.run_id).status == "completed"
+    assert "already trained all its 1 epochs" in demo_window.errors[-1][1]
+
+
+def test_a_run_being_resumed_is_not_queued_twice(demo_window, qtbot):
+    from dlstudio.runner import Run
+    from tests.runs import demo_spec
+
+    studio = demo_window.studio
+    run = Run(studio, demo_spec(studio, "train.epochs=3"))
+    records = run.records()
+    next(r for r in records if isinstance(r, EpochEnd))
+    records.close()  # interrupted after epoch 1
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT):
+        assert demo_window.context.start_run(None, resume_id=run.run_id) is not None
+        assert demo_window.context.start_run(None, resume_id=run.run_id) is None  # a second click
+    assert studio.store.get(run.run_id).status == "completed"
 
 
 def test_nan_loss_ends_the_run_as_failed_with_a_message(demo_window, qtbot):

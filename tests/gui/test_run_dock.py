@@ -68,3 +68,10 @@ def test_stopwatch_stands_still_while_paused(monkeypatch):
     watch.stop()  # 15: 5 s
     watch.start()  # 40
     assert watch.elapsed == pytest.approx(7.0)  # 42
+
+
+def test_a_failed_run_is_not_painted_over_by_a_batch_still_waiting(dock):
+    dock.on_batch(batch(2, 5))
+    dock.on_failed("RuntimeError: boom", "Traceback ...")
+    dock._show_batch()
+    assert dock.progress.format() == "failed"

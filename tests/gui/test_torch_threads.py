@@ -16,14 +16,18 @@ SCRIPT = textwrap.dedent("""
         use_compute_threads()
         seen["worker"] = torch.get_num_threads()
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    print(torch.get_num_threads(), seen["worker"], compute_threads())
+    def other():  # a plugin's own thread, started before any worker
+        seen["other"] = torch.get_num_threads()
+
+    for target in (other, worker):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    print(torch.get_num_threads(), seen["worker"], seen["other"], compute_threads())
 """)
 
 
 def test_gui_thread_computes_serially_and_workers_use_every_core():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
-    gui, worker, compute = map(int, out.stdout.split())
-    assert (gui, worker, compute) == (1, 2, 2)
+    gui, worker, other, compute = map(int, out.stdout.split())
+    assert (gui, worker, other, compute) == (1, 2, 2, 2)

@@ -39,6 +39,7 @@ class Study:
     #: Row label → the run name it was queued with.
     names: dict[str, str]
     run_ids: dict[str, str] = field(default_factory=dict)
+    tickets: dict[str, str] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
@@ -55,6 +56,7 @@ class StudyBook(QObject):
         context.run_started.connect(self._started)
         context.run_epoch.connect(self._epoch)
         context.run_finished.connect(self._finished)
+        context.run_refused.connect(self._refused)
 
     def start(self, kind: str, title: str, labelled_specs: list[tuple[str, Any]]) -> Study | None:
         """Queue each (label, spec) and follow them as one study."""
@@ -64,7 +66,9 @@ class StudyBook(QObject):
             spec.run.name = f"{spec.run.name or label} [{study.id}]"
             study.names[label] = spec.run.name
             study.status[label] = "queued"
-            if self.context.start_run(spec) is not None:
+            ticket = self.context.start_run(spec)
+            if ticket is not None:
+                study.tickets[label] = ticket
                 queued += 1
             else:
                 study.status[label] = "refused"
@@ -100,6 +104,14 @@ class StudyBook(QObject):
             study, label = found
             study.curves.setdefault(label, []).append((int(metrics["epoch"]), float(metrics["valid_accuracy"])))
             self.changed.emit(study.id)
+
+    def _refused(self, ticket: str, _message: str) -> None:
+        for study in self.studies:
+            for label, queued in study.tickets.items():
+                if queued == ticket:
+                    study.status[label] = "refused"
+                    self.changed.emit(study.id)
+                    return
 
     def _finished(self, run_id: str, status: str, _message: str) -> None:
         found = self._find(run_id)

@@ -93,6 +93,17 @@ def test_weight_norms_recorded_by_the_run_cover_every_epoch(studio):
     assert history.notes == []
 
 
+def test_an_old_run_resumed_since_shows_its_checkpoint_epochs_and_its_recorded_ones(studio):
+    from dlstudio.runner import WEIGHT_NORMS_FILE
+
+    *_, (run_id, _epoch) = _fake_run(studio, [(2, 1.0)])  # from before: only checkpoints, epoch 2 ...
+    (studio.store.run_dir(run_id) / WEIGHT_NORMS_FILE).write_text(  # ... then resumed, recording 3 and 4
+        '{"epoch": 3, "norms": {"fc1": 3.0}}\n{"epoch": 4, "norms": {"fc1": 4.0}}\n', encoding="utf-8")
+    history = weight_norm_history(studio, run_id)
+    assert history.epochs == [2, 3, 4]
+    assert history.norms["fc1"][1:] == [3.0, 4.0]
+
+
 def test_weight_norms_of_a_run_without_checkpoints(studio):
     run_id = studio.store.create_run(name="t", plugin="tiny", task="c", model="tiny.cnn", dataset="d", params={},
                                      spec="", device="cpu", epochs=1, monitor="m")

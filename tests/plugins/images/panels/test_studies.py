@@ -42,3 +42,10 @@ def test_runs_of_other_studies_or_none_are_ignored(qtbot, context, host):
     other.run.name = "unrelated"
     _drive(context, other)
     assert study.run_ids == {} and study.status["fold 1"] == "queued"
+
+
+def test_a_fold_whose_run_is_refused_is_marked_refused(qtbot, context, host):
+    book = study_book(context)
+    study = book.start("kfold", "k", [(f"fold {i}", RunSpec.from_dict(DIGITS_FAST)) for i in (1, 2)])
+    context.run_refused.emit(study.tickets["fold 2"], "dataset could not be loaded")
+    assert study.status == {"fold 1": "queued", "fold 2": "refused"}
