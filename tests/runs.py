@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlstudio.engine import FitEnded
+from dlstudio.engine import EpochEnd, FitEnded
 from dlstudio.runner import Run
 
 TINY = ["data.params.samples=80", "train.batch_size=16", "train.epochs=2"]
@@ -27,3 +27,21 @@ def metrics_by_epoch(studio, run_id) -> dict[int, dict[str, float]]:
         for epoch, value in values:
             out.setdefault(epoch, {})[name] = value
     return out
+
+
+def finished_run(studio, *overrides: str) -> str:
+    """A tiny demo run trained to its end on this thread; its id."""
+    run = Run(studio, demo_spec(studio, *overrides))
+    drive(run)
+    return run.run_id
+
+
+def interrupted_run(studio, *overrides: str, after_epoch: int = 1) -> str:
+    """A demo run whose consumer went away after ``after_epoch`` (as if the app had been killed)."""
+    run = Run(studio, demo_spec(studio, *overrides))
+    records = run.records()
+    for record in records:
+        if isinstance(record, EpochEnd) and record.epoch == after_epoch:
+            break
+    records.close()
+    return run.run_id

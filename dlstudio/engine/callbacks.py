@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +150,7 @@ class WeightNorms(Callback):
 
     def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
         try:
-            norms = layer_weight_norms(state.task.model)
+            norms = layer_weight_norms(state.task.model.state_dict())
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(_norms_line(record.epoch, norms))
         except (OSError, RuntimeError, ValueError):
@@ -174,12 +174,11 @@ class WeightNorms(Callback):
         return by_epoch
 
 
-def layer_weight_norms(model: torch.nn.Module) -> dict[str, float]:
-    """L2 norm of each layer's ``weight`` (the model's own as "(model)"), 7 significant digits.
-
-    Computed in float32 on the weights' device and read back at once: one device sync, no copies.
+def layer_weight_norms(state: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """L2 norm of each layer's ``weight`` in a state dict (the model's own as "(model)"), 7 significant
+    digits. Computed in float32 on the weights' device and read back at once: one device sync, no copies.
     """
-    named = [(key[: -len("weight")].rstrip(".") or "(model)", t) for key, t in model.state_dict().items()
+    named = [(key[: -len("weight")].rstrip(".") or "(model)", t) for key, t in state.items()
              if (key == "weight" or key.endswith(".weight")) and t.is_floating_point()
              and not isinstance(t, UninitializedTensorMixin)]
     if not named:

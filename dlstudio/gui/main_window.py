@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
 
         self.families = QListWidget()
         self.families.setObjectName("families")
-        self.families.setMinimumWidth(190)
+        self.families.setMinimumWidth(170)
         self.families.setMaximumWidth(260)
         self.families.addItem("Loading plugins…")
         self.families.currentItemChanged.connect(self._family_chosen)
@@ -364,10 +364,13 @@ class MainWindow(QMainWindow):
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:
-    """A panel in a frameless scroll area: one that needs more room than the screen has scrolls,
-    instead of making the window taller than the screen."""
+    """A panel in a frameless, vertically scrolling area: one taller than the screen scrolls instead of
+    making the window taller than the screen. Sideways it keeps its full width (forms scrolled
+    sideways are hard to use), as it did before."""
     area = QScrollArea()
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setWidget(panel)
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area

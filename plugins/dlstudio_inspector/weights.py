@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 
 from dlstudio.checkpoints import CheckpointError, load_checkpoint
+from dlstudio.engine.callbacks import layer_weight_norms
 from dlstudio_inspector.activations import Grid, grid, map_stats
 from dlstudio_inspector.common import InspectorError, module_named
 
@@ -124,11 +124,6 @@ def histogram(model: nn.Module, layer: str, bins: int = 60, tensor: str = "weigh
                      float(np.linalg.norm(values)), values.size)
 
 
-def layer_norms(state: Mapping[str, torch.Tensor]) -> dict[str, float]:
-    """L2 norm of every weight tensor (``*.weight``) of a state dict, by layer name."""
-    return {key[: -len(".weight")]: float(t.detach().float().norm())
-            for key, t in state.items() if key.endswith(".weight") and t.is_floating_point()}
-
 
 @dataclass
 class NormHistory:
@@ -187,7 +182,7 @@ def _norms_from_checkpoints(studio: Studio, run_id: str, artifacts: dict, notes:
         except CheckpointError as exc:
             notes.append(f"{kind} checkpoint unreadable: {exc}")
             continue
-        seen[str(epoch)] = layer_norms(state)
+        seen[str(epoch)] = layer_weight_norms(state)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(seen), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.gui.runs_view_helpers import finished_run
+from tests.runs import finished_run
 
 
 @pytest.fixture

@@ -1,34 +1,13 @@
-"""Helpers for the Runs view tests: stored runs, the table as text, clicks, answered questions."""
+"""Helpers for the Runs view tests: the table as text, clicks, answered questions."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from dlstudio.engine import EpochEnd
 from dlstudio.gui.runs_view import COLUMNS
-from dlstudio.runner import Run
-from tests.runs import demo_spec, drive
 
 RUN_TIMEOUT = 60_000
-
-
-def finished_run(studio, *overrides: str) -> str:
-    """A tiny demo run trained to its end on this thread; its id."""
-    run = Run(studio, demo_spec(studio, *overrides))
-    drive(run)
-    return run.run_id
-
-
-def interrupted_run(studio, *overrides: str, after_epoch: int = 1) -> str:
-    """A demo run whose consumer went away after ``after_epoch`` (as if the app had been killed)."""
-    run = Run(studio, demo_spec(studio, *overrides))
-    records = run.records()
-    for record in records:
-        if isinstance(record, EpochEnd) and record.epoch == after_epoch:
-            break
-    records.close()
-    return run.run_id
 
 
 def column(view, name: str) -> list[str]:

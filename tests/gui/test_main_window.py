@@ -5,8 +5,24 @@ from dlstudio import hookimpl
 from dlstudio.contract import FamilySpec, PanelSpec
 from dlstudio.engine import EpochEnd
 from tests.fixture_plugins import demo_plugin
+from tests.runs import finished_run
 
 RUN_TIMEOUT = 60_000
+
+
+def family_with_one_panel(family: str, factory):
+    """A plugin adding family ``family`` with one panel, ``<family>.panel``, built by ``factory``."""
+
+    class Plugin:
+        @hookimpl
+        def dlstudio_register_families(self, register):
+            register(FamilySpec(id=family, title=family.title()))
+
+        @hookimpl
+        def dlstudio_register_panels(self, register):
+            register(PanelSpec(id=f"{family}.panel", title=family.title(), family=family, factory=factory))
+
+    return Plugin()
 
 
 def family_keys(window):
@@ -109,19 +125,15 @@ def test_run_that_fails_to_load_data_reports_it(demo_window, qtbot):
 
 
 def test_a_resume_that_cannot_resume_is_refused_and_the_stored_run_is_untouched(demo_window, qtbot):
-    from dlstudio.runner import Run
-    from tests.runs import demo_spec, drive
-
     studio = demo_window.studio
-    done = Run(studio, demo_spec(studio, "train.epochs=1"))
-    drive(done)
+    done_id = finished_run(studio, "train.epochs=1")
     refused, finished = [], []
     demo_window.context.run_refused.connect(lambda ticket, message: refused.append(ticket))
     demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append((run_id, status)))
     with qtbot.waitSignal(demo_window.queue.run_done, timeout=RUN_TIMEOUT):
-        ticket = demo_window.context.start_run(None, resume_id=done.run_id)
+        ticket = demo_window.context.start_run(None, resume_id=done_id)
     assert refused == [ticket] and finished == [("", "failed")]
-    assert studio.store.get(done.run_id).status == "completed"
+    assert studio.store.get(done_id).status == "completed"
     assert "already trained all its 1 epochs" in demo_window.errors[-1][1]
 
 
@@ -161,16 +173,7 @@ def test_runs_are_queued_one_after_another(demo_window, qtbot):
 
 
 def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_studio):
-    class Broken:
-        @hookimpl
-        def dlstudio_register_families(self, register):
-            register(FamilySpec(id="broken", title="Broken"))
-
-        @hookimpl
-        def dlstudio_register_panels(self, register):
-            register(PanelSpec(id="broken.panel", title="Boom", family="broken", factory=lambda ctx: 1 / 0))
-
-    studio = make_studio(("demo", demo_plugin), ("broken", Broken()))
+    studio = make_studio(("demo", demo_plugin), ("broken", family_with_one_panel("broken", lambda ctx: 1 / 0)))
     window = make_window(studio)
     widget = window.panels["broken.panel"]
     assert isinstance(widget, QLabel) and "ZeroDivisionError" in widget.text()
@@ -179,21 +182,12 @@ def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_stud
 
 
 def test_a_panel_taller_than_the_screen_scrolls_instead_of_growing_the_window(make_window, make_studio):
-    class Tall:
-        @hookimpl
-        def dlstudio_register_families(self, register):
-            register(FamilySpec(id="tall", title="Tall"))
+    def build(ctx):
+        panel = QLabel("tall")
+        panel.setMinimumSize(900, 1500)
+        return panel
 
-        @hookimpl
-        def dlstudio_register_panels(self, register):
-            def build(ctx):
-                panel = QLabel("tall")
-                panel.setMinimumSize(900, 1500)
-                return panel
-
-            register(PanelSpec(id="tall.panel", title="Tall", family="tall", factory=build))
-
-    window = make_window(make_studio(("demo", demo_plugin), ("tall", Tall())))
+    window = make_window(make_studio(("demo", demo_plugin), ("tall", family_with_one_panel("tall", build))))
     assert window.minimumSizeHint().height() < 720  # fits a 1280×720 screen, run dock included
     assert window.show_panel("tall.panel")
     page = window.family_pages["tall"].currentWidget()

@@ -14,13 +14,12 @@ from tests.gui.runs_view_helpers import (
     click,
     click_row,
     curves,
-    finished_run,
-    interrupted_run,
     row_centre,
     row_texts,
     show_runs_page,
     shown_ids,
 )
+from tests.runs import finished_run, interrupted_run
 
 # -- delete ------------------------------------------------------------------------------------------
 

@@ -4,13 +4,13 @@ import torch
 import torchvision
 
 from dlstudio.checkpoints import save_checkpoint
+from dlstudio.engine.callbacks import layer_weight_norms
 from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.sources import open_registered
 from dlstudio_inspector.weights import (
     conv_layers,
     filter_grid,
     histogram,
-    layer_norms,
     rgb_to_uint8,
     weight_layers,
     weight_norm_history,
@@ -51,7 +51,7 @@ def test_histogram_and_norms():
     h = histogram(model, "fc", bins=30)
     assert h.counts.sum() == 512_000 and len(h.edges) == 31
     assert h.norm == pytest.approx(float(model.fc.weight.detach().norm()), rel=1e-5)
-    norms = layer_norms(model.state_dict())
+    norms = layer_weight_norms(model.state_dict())
     assert "conv1" in norms and "bn1" in norms and "fc" in norms
     assert norms["fc"] == pytest.approx(h.norm, rel=1e-5)
 
