@@ -22,7 +22,7 @@ from typing import Any
 
 import tomli_w
 
-from dlstudio.engine.optim import OPTIMIZERS, SCHEDULERS
+from dlstudio.engine.names import OPTIMIZERS, SCHEDULERS
 
 
 class SpecError(ValueError):

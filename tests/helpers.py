@@ -3,11 +3,32 @@ unless told (so a developer's installed plugins never leak into a test)."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from dlstudio.plugins import module_candidate
 from dlstudio.studio import Studio
 from tests.fixture_plugins import demo_plugin
+
+
+def pytest_configure(config):
+    # As in the window (dlstudio.gui.gc_policy): the cyclic collector must never run on a run or
+    # background thread, where it would destroy Qt objects off the GUI thread (issue 8). Tests collect
+    # on the main thread between tests instead.
+    gc.disable()
+
+
+def pytest_collection_finish(session):
+    # torch, Qt and the plugins are imported by now: keep the per-test collections from rescanning them.
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread():
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,9 @@ from dlstudio.engine.callbacks import LRScheduler
 if TYPE_CHECKING:
     from dlstudio.spec import TrainSection
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULERS = ("none", "step", "multistep", "exponential", "plateau", "cosine", "onecycle")
+from dlstudio.engine.names import OPTIMIZERS, SCHEDULERS
+
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "build_scheduler"]
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSection) -> torch.optim.Optimizer:

@@ -25,13 +25,24 @@ def warm_up_torch() -> None:
     import torch._dynamo  # noqa: F401  (see module docstring)
 
 
+def configure_application(app: QApplication) -> None:
+    """Process-wide settings the window needs, made on the GUI thread before any worker thread starts."""
+    from dlstudio.gui.gc_policy import collect_on_gui_thread
+
+    app.setApplicationName("dlstudio")
+    app.setOrganizationName("dlstudio")
+    collect_on_gui_thread()
+
+
 def load_studio(window) -> None:
+    from dlstudio.gui.gc_policy import freeze_startup_objects
     from dlstudio.gui.torch_threads import keep_gui_thread_serial
     from dlstudio.studio import Studio
 
     warm_up_torch()
     keep_gui_thread_serial()
     window.attach_studio(Studio.open(window.home))
+    freeze_startup_objects()
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -43,8 +54,7 @@ def main(argv: Sequence[str] = ()) -> int:
     started = time.perf_counter()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("dlstudio")
-    app.setOrganizationName("dlstudio")
+    configure_application(app)
     from dlstudio.home import HomeError, studio_home
 
     try:

@@ -41,9 +41,26 @@ class _Worker(QObject):
             else:
                 self.result.emit(self.fn(*self.args))
         except Exception as exc:
-            self.error.emit(exc, traceback.format_exc())
+            self.error.emit(_without_frames(exc), traceback.format_exc())
         finally:
             self.finished.emit()
+
+
+def _without_frames(exc: BaseException) -> BaseException:
+    """``exc`` (and the exceptions chained to it) without tracebacks.
+
+    A traceback keeps its frames' locals alive: a panel's widgets, when the job is one of its methods. The
+    error is handled on the GUI thread while this thread still holds the exception; if the GUI thread let
+    go first, the last reference to those widgets would be dropped here, destroying Qt objects off their
+    thread (see :mod:`dlstudio.gui.gc_policy`). The text of the traceback travels beside it.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return exc
 
 
 class BackgroundJob(QObject):
