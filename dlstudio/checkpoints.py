@@ -3,6 +3,8 @@
 A checkpoint ``NAME`` is two files: ``NAME.safetensors`` (tensors) and ``NAME.json`` (architecture id,
 plugin, classes, preprocessing, spec...). Each is written to a temporary file, flushed to disk and
 renamed over the old one, so a crash or a full disk leaves the previous checkpoint intact.
+
+Importing this module does not import torch (``CheckpointError`` is needed without it); the functions do.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+
+from dlstudio.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "dlstudio-checkpoint/1"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint or weights file that cannot be used; the message says why."""
 
 
 def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
@@ -49,6 +50,8 @@ def _tensors_for_saving(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
 
 def save_checkpoint(stem: Path, state: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> Path:
     """Write ``stem.safetensors`` and ``stem.json``; return the weights path."""
+    from safetensors.torch import save
+
     weights = stem.with_suffix(".safetensors")
     payload = save(_tensors_for_saving(state))
     atomic_write(weights, lambda fh: fh.write(payload))
@@ -76,6 +79,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         raise CheckpointError(f"{path} does not exist")
     if path.suffix in (".pt", ".pth", ".bin"):
         return load_torch_state_dict(path), read_sidecar(path)
+    from safetensors.torch import load_file
+
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -85,6 +90,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 
 def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A ``.pt``/``.pth`` state dict, loaded with ``weights_only=True``: no code in the file runs."""
+    import torch
+
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -146,6 +153,8 @@ def apply_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], *, 
 
 
 def flatten_state(obj: Any, prefix: str = "", tensors: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict]:
+    import torch
+
     tensors = {} if tensors is None else tensors
     if isinstance(obj, torch.Tensor):
         tensors[prefix] = obj
@@ -182,6 +191,8 @@ def _unkey(k: Any) -> Any:
 
 
 def save_train_state(stem: Path, state: Mapping[str, Any]) -> None:
+    from safetensors.torch import save
+
     structure, tensors = flatten_state(state)
     payload = save(_tensors_for_saving(tensors)) if tensors else save({})
     atomic_write(stem.with_suffix(".safetensors"), lambda fh: fh.write(payload))
@@ -190,6 +201,8 @@ def save_train_state(stem: Path, state: Mapping[str, Any]) -> None:
 
 
 def load_train_state(stem: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
     try:
         tensors = load_file(str(stem.with_suffix(".safetensors")))
         structure = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))

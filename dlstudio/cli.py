@@ -10,6 +10,9 @@ from typing import Any
 
 from dlstudio import __version__
 
+#: Built-in commands that need only the data folder: they run without loading any plugin.
+WITHOUT_PLUGINS = frozenset({"runs"})
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -17,15 +20,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dlstudio.gui.app import main as gui_main
 
         return gui_main(argv[1:])
+    command = _command_name(argv)
+    if command is None and "--version" in argv:  # before any plugin (or the data folder) is looked at
+        print(f"dlstudio {__version__}")
+        return 0
     from dlstudio.home import HomeError
     from dlstudio.studio import Studio
 
     try:
-        studio = Studio.open()
+        studio = Studio.open(candidates=[] if command in WITHOUT_PLUGINS else None)
     except HomeError as exc:
         print(f"dlstudio: {exc}", file=sys.stderr)
         return 2
-    parser = build_parser(studio)
+    parser = build_parser(studio, argv)
     args = parser.parse_args(argv)
     try:
         return args.handler(args, studio)
@@ -42,7 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
-def build_parser(studio: Any) -> argparse.ArgumentParser:
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word that is not an option (``dlstudio``'s own options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole ``dlstudio`` parser, plugins' commands included.
+
+    Given the ``argv`` about to be parsed, only the command it runs declares its arguments: the others are
+    listed with their help, and a plugin's ``add_arguments`` (and whatever it imports) runs only when its
+    own command does. Without ``argv``, every command declares its arguments.
+    """
+    chosen = _command_name(argv) if argv is not None else None
     parser = argparse.ArgumentParser(prog="dlstudio", description="Point-and-click deep learning (and its CLI).")
     parser.add_argument("--version", action="version", version=f"dlstudio {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -69,22 +88,44 @@ def build_parser(studio: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_runs)
 
-    p = sub.add_parser("plugins", help="list plugins with version, source and status")
+    p = sub.add_parser("plugins", help="list plugins with version, source and status (exit status 1 if one failed)")
     p.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of failed plugins")
     p.set_defaults(handler=_plugins)
 
     for command in studio.registry.commands:
-        try:  # on a scratch parser first: one plugin's broken command must not break the whole CLI
-            command.add_arguments(argparse.ArgumentParser(add_help=False))
-        except Exception as exc:
-            record = studio.plugin_record(command.plugin)
-            if record is not None:
-                record.warnings.append(f"command {command.name!r} disabled: add_arguments raised {exc!r}")
+        if argv is not None and command.name != chosen:
+            sub.add_parser(command.name, help=command.help)  # listed in --help; never parsed
             continue
-        p = sub.add_parser(command.name, help=command.help)
-        command.add_arguments(p)
-        p.set_defaults(handler=lambda a, s, _c=command: _c.run(a, s))
+        failure = _declare_arguments(command)
+        if failure is None:
+            p = sub.add_parser(command.name, help=command.help)
+            command.add_arguments(p)
+            p.set_defaults(handler=lambda a, s, _c=command: _c.run(a, s))
+            continue
+        record = studio.plugin_record(command.plugin)
+        if record is not None:
+            record.warnings.append(f"command {command.name!r} disabled: {failure}")
+        if argv is not None:  # the command about to run: say why it cannot, whatever its arguments
+            # (no argument starts with the prefix character NUL, so every word, "-h" too, lands in "ignored")
+            p = sub.add_parser(command.name, help=command.help, add_help=False, prefix_chars="\0")
+            p.add_argument("ignored", nargs="*")
+            p.set_defaults(handler=lambda a, s, _c=command, _f=failure: _broken_command(_c, _f))
     return parser
+
+
+def _declare_arguments(command: Any) -> str | None:
+    """Try ``command.add_arguments`` on a parser of its own: what went wrong, or None."""
+    try:  # one plugin's broken command must not break the whole CLI
+        command.add_arguments(argparse.ArgumentParser(prog=f"dlstudio {command.name}"))
+    except Exception as exc:
+        return f"add_arguments raised {exc!r}"
+    return None
+
+
+def _broken_command(command: Any, failure: str) -> int:
+    print(f"dlstudio: command {command.name!r} of plugin {command.plugin!r} cannot run: its {failure}",
+          file=sys.stderr)
+    return 1
 
 
 def _train(args: argparse.Namespace, studio: Any) -> int:
@@ -146,6 +187,9 @@ def _runs(args: argparse.Namespace, studio: Any) -> int:
 
 
 def _plugins(args: argparse.Namespace, studio: Any) -> int:
+    """List the plugins; the exit status is 1 when one of them failed (a script or CI can check it)."""
+    from dlstudio.plugins import FAILED
+
     for rec in studio.plugins:
         line = f"{rec.name:<16} {rec.version or '-':<9} {rec.status:<9} {rec.source}"
         print(line)
@@ -155,7 +199,23 @@ def _plugins(args: argparse.Namespace, studio: Any) -> int:
             print(f"    warning: {warning}")
         if args.verbose and rec.traceback:
             print("    " + rec.traceback.replace("\n", "\n    "))
-    return 0
+        if args.verbose:
+            for kind, ids in _registered_by(studio, rec.name).items():
+                print(f"    {kind}: {', '.join(ids)}")
+    return 1 if any(rec.status == FAILED for rec in studio.plugins) else 0
+
+
+def _registered_by(studio: Any, plugin: str) -> dict[str, list[str]]:
+    """What ``plugin`` registered, by kind: the ids a spec may name (``[run] callbacks``, recipes...)."""
+    registry = studio.registry
+    kinds = ("families", "panels", "models", "datasets", "tasks", "callbacks", "recipes", "commands")
+    out = {}
+    for kind in kinds:
+        ids = sorted(getattr(item, "id", None) or item.name for item in registry.catalog(kind)
+                     if item.plugin == plugin)
+        if ids:
+            out[kind] = ids
+    return out
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Progress output of ``dlstudio train``: a tqdm bar per epoch, or JSON lines with ``--json``."""
+"""Progress output of ``dlstudio train``: a tqdm bar per epoch (per period of a run measured in steps), or
+JSON lines with ``--json``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ class ProgressPrinter:
         self.bar: tqdm | None = None
         self.train_batches = 0
         self.run_id = ""
+        #: "epoch" or "step"; a run measured in steps reports periods as "step N/total".
+        self.unit = "epoch"
+        self.total_steps = 0
         # Batch records come a few times a second, so the bar opens at the first one; its clock must
         # start with the epoch, or the first rate shown is batches ÷ almost nothing.
         self._epoch_started = time.time()
@@ -29,12 +33,13 @@ class ProgressPrinter:
             self._say(f"run {record.run_id} on {record.device} — files in {record.run_dir}")
         elif isinstance(record, FitStarted):
             self.train_batches = record.train_batches
+            self.unit, self.total_steps = record.unit, record.total_steps
             self._epoch_started = time.time()
         elif isinstance(record, LogMessage):
             self._say(record.text)
         elif isinstance(record, BatchEnd) and not self.json_lines and record.phase == "train":
-            if self.bar is None:
-                self.bar = tqdm(total=record.batches, desc=f"epoch {record.epoch}", unit="batch",
+            if self.bar is None:  # total None: a stream of unknown length, counted without a bar
+                self.bar = tqdm(total=record.batches or None, desc=self._period(record.epoch), unit="batch",
                                 file=sys.stderr, leave=False)
                 self.bar.start_t = self._epoch_started
             self.bar.n = record.batch
@@ -45,12 +50,14 @@ class ProgressPrinter:
             self._epoch_started = time.time()
             if self.json_lines:
                 print(json.dumps({"event": "epoch", "epoch": record.epoch, "epochs": record.epochs,
-                                  "seconds": round(record.seconds, 3), "best": record.is_best,
+                                  "step": record.step, "seconds": round(record.seconds, 3), "best": record.is_best,
                                   **record.metrics}), flush=True)
             else:
                 metrics = "  ".join(f"{k} {v:.4g}" for k, v in record.metrics.items())
                 star = " *" if record.is_best else ""
-                print(f"epoch {record.epoch}/{record.epochs}  {metrics}  ({record.seconds:.1f}s){star}", flush=True)
+                where = (f"step {record.step}/{self.total_steps}" if self.unit == "step"
+                         else f"epoch {record.epoch}/{record.epochs}")
+                print(f"{where}  {metrics}  ({record.seconds:.1f}s){star}", flush=True)
         elif isinstance(record, FitEnded):
             self._close_bar()
             if self.json_lines:
@@ -58,9 +65,18 @@ class ProgressPrinter:
                                   "message": record.message, "monitor": record.monitor,
                                   "best_epoch": record.best_epoch, "best_value": record.best_value}), flush=True)
             else:
-                best = (f"best {record.monitor} {record.best_value:.4f} at epoch {record.best_epoch}"
-                        if record.best_value is not None else "")
+                at = (f"the period ending at step {min(record.best_epoch * self.period_steps(), self.total_steps)}"
+                      if self.unit == "step" else f"epoch {record.best_epoch}")
+                best = f"best {record.monitor} {record.best_value:.4f} at {at}" if record.best_value is not None else ""
                 print(f"{record.status}. {best} {record.message}".strip(), flush=True)
+
+    def _period(self, epoch: int) -> str:
+        if self.unit == "step":
+            return f"steps to {min(epoch * self.period_steps(), self.total_steps)}"
+        return f"epoch {epoch}"
+
+    def period_steps(self) -> int:
+        return self.train_batches or 1
 
     def _say(self, text: str) -> None:
         target = sys.stderr if self.json_lines else sys.stdout

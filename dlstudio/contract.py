@@ -11,12 +11,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+# A parameter with help, range, unit or a file/folder picker: part of the contract, defined beside the forms
+# that show it.
+from dlstudio.params import Param as Param
+
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from torch import nn
-    from torch.utils.data import Dataset
+    from torch.utils.data import Dataset, Sampler
 
+    from dlstudio.engine.callbacks import Callback
     from dlstudio.engine.task import Task, TaskContext
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -52,10 +58,16 @@ def _check_tasks(kind: str, ident: str, tasks: object) -> None:
 
 
 def _check_params(kind: str, ident: str, defaults: object, choices: object) -> None:
+    from dlstudio.params import Param, param_default, param_problem
+
     if not isinstance(defaults, Mapping):
         raise ContractError(f"{kind} {ident!r}: defaults must be a dict, got {type(defaults).__name__}")
     for key, value in defaults.items():
-        if not isinstance(key, str) or not isinstance(value, PARAM_TYPES):
+        if isinstance(key, str) and isinstance(value, Param):
+            problem = param_problem(value)
+            if problem:
+                raise ContractError(f"{kind} {ident!r}: parameter {key!r}: {problem}")
+        elif not isinstance(key, str) or not isinstance(value, PARAM_TYPES):
             raise ContractError(
                 f"{kind} {ident!r}: default {key!r} must be bool, int, float, str, list or dict "
                 f"(something a TOML spec can hold), got {type(value).__name__}"
@@ -65,7 +77,11 @@ def _check_params(kind: str, ident: str, defaults: object, choices: object) -> N
     for key, options in choices.items():
         if key not in defaults:
             raise ContractError(f"{kind} {ident!r}: choices given for {key!r}, which has no default")
-        if not isinstance(options, (list, tuple)) or defaults[key] not in options:
+        if isinstance(defaults[key], Param) and defaults[key].choices is not None:
+            raise ContractError(f"{kind} {ident!r}: choices for {key!r} are given twice (in choices and its Param)")
+        if callable(options):
+            continue
+        if not isinstance(options, (list, tuple)) or param_default(defaults[key]) not in options:
             raise ContractError(f"{kind} {ident!r}: choices for {key!r} must be a list holding its default")
 
 
@@ -136,6 +152,13 @@ class DataBundle:
     messages: list[str] = field(default_factory=list)
     #: Shuffle the training batches each epoch; False keeps their order (a language model's stream).
     shuffle: bool = True
+    #: The splits already yield whole batches (a token stream cut into (batch, length) windows): the
+    #: loader passes them through as they are instead of batching samples.
+    batched: bool = False
+    #: How samples are put together into a batch (torch's ``collate_fn``); None: torch's default.
+    collate: Callable[[list], Any] | None = None
+    #: Draws the training samples' order instead of ``shuffle`` (e.g. a weighted sampler).
+    sampler: Sampler | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +174,12 @@ class LoadContext:
     #: The device the run trains on ("cpu", "cuda:0", "mps"), or "auto" (the best there is) outside a run:
     #: where a loader that computes with a network (e.g. pre-computed features) should compute.
     device: str = "auto"
+    #: The run's [train] batch_size: a stream that batches itself (``DataBundle.batched``) cuts its
+    #: windows to it.
+    batch_size: int = 64
+    #: The task the data is loaded for (e.g. "classification", "language-model") and its parameters.
+    task: str = ""
+    task_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,22 +236,109 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class MetricSpec:
+    """How a metric a task reports is shown: its title, which way is better, and which plot it shares.
+
+    ``name`` is the metric as the task's ``summarize`` returns it (``"loss"``, ``"accuracy"``); the run's
+    records prefix it with the phase (``train_loss``, ``valid_accuracy``). Metrics with the same ``group``
+    share a plot (and so an axis): an MSE in the thousands never flattens an R² between 0 and 1.
+    """
+
+    name: str
+    title: str = ""
+    #: "min" or "max" (which way is better), or "" when neither is.
+    direction: str = "min"
+    #: Shown after values and on the axis, e.g. "%", "px", "nats".
+    unit: str = ""
+    #: Plot the metric goes on; metrics without one get a plot of their own.
+    group: str = ""
+    #: Whether the run dock plots it without being asked.
+    plot: bool = True
+
+    def validate(self, owner: str = "") -> None:
+        if not isinstance(self.name, str) or not _ID.match(self.name):
+            raise ContractError(f"{owner}: metric name {self.name!r} is not valid: use lower-case letters, "
+                                "digits, '_', '.', '-'")
+        if self.direction not in ("min", "max", ""):
+            raise ContractError(f"{owner}: metric {self.name!r}: direction must be 'min', 'max' or '', "
+                                f"got {self.direction!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title or self.name.replace("_", " "),
+                "direction": self.direction, "unit": self.unit, "group": self.group or self.name,
+                "plot": self.plot}
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A training task: ``create(context) -> Task``, the step function the engine's loop drives.
 
-    See :class:`dlstudio.engine.task.Task` for what a task implements.
+    See :class:`dlstudio.engine.task.Task` for what a task implements. A task's own hyperparameters
+    (a GAN's latent size, a language model's BPTT length) are declared like a model's: ``defaults`` and
+    ``choices``; a spec sets them in ``[task.params]`` and the task finds them, validated and complete, in
+    ``context.params``.
     """
 
     id: str
     title: str
     create: Callable[[TaskContext], Task]
     description: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, list] = field(default_factory=dict)
+    #: How the metrics the task reports are shown (see :class:`MetricSpec`); undeclared ones get a plot each.
+    metrics: tuple[MetricSpec, ...] = ()
     plugin: str = ""
 
     def validate(self) -> None:
         _check_id("task", self.id)
         _check_title("task", self.id, self.title)
         _check_callable("task", self.id, "create", self.create)
+        _check_params("task", self.id, self.defaults, self.choices)
+        if not isinstance(self.metrics, (tuple, list)) or not all(isinstance(m, MetricSpec) for m in self.metrics):
+            raise ContractError(f"task {self.id!r}: metrics must be a tuple of MetricSpec")
+        for metric in self.metrics:
+            metric.validate(f"task {self.id!r}")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a plugin's callback factory (:attr:`CallbackSpec.create`) is given when a run starts."""
+
+    run_id: str
+    #: The run's folder: a logger writes its files here (e.g. TensorBoard event files).
+    run_dir: Path
+    #: The whole run spec, as a spec file holds it.
+    spec: Mapping[str, Any]
+    task: str
+    device: str
+    #: Whether the run continues an interrupted one (a logger appends instead of starting afresh).
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackSpec:
+    """A callback or logger a plugin adds to runs: ``create(run_context) -> Callback | None``.
+
+    The callback (a :class:`dlstudio.engine.Callback`) sees every event of the loop. A spec turns it on
+    by id in ``[run] callbacks``; ``always`` adds it to every run of ``tasks`` (all tasks when empty), as
+    a logger wants. ``create`` may return None to stay out of a run.
+    """
+
+    id: str
+    title: str
+    create: Callable[[RunContext], Callback | None]
+    description: str = ""
+    #: Tasks it applies to; empty: every task.
+    tasks: tuple[str, ...] = ()
+    always: bool = False
+    plugin: str = ""
+
+    def validate(self) -> None:
+        _check_id("callback", self.id)
+        _check_title("callback", self.id, self.title)
+        _check_callable("callback", self.id, "create", self.create)
+        if not isinstance(self.tasks, (tuple, list)) or not all(isinstance(t, str) for t in self.tasks):
+            raise ContractError(f"callback {self.id!r}: tasks must be a tuple of task ids, got {self.tasks!r}")
 
 
 @dataclass(frozen=True)
@@ -280,6 +396,7 @@ REGISTRABLE: dict[str, type] = {
     "models": ModelSpec,
     "datasets": DatasetSpec,
     "tasks": TaskSpec,
+    "callbacks": CallbackSpec,
     "recipes": RecipeSpec,
     "commands": CommandSpec,
 }

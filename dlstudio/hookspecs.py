@@ -23,6 +23,7 @@ from dlstudio import PROJECT_NAME
 
 if TYPE_CHECKING:
     from dlstudio.contract import (
+        CallbackSpec,
         CommandSpec,
         DatasetSpec,
         FamilySpec,
@@ -88,6 +89,17 @@ def dlstudio_register_tasks(register: Callable[[TaskSpec], None]) -> None:
     (two optimisers) or style transfer (L-BFGS closure) is just another task.
 
     :param register: call with a :class:`~dlstudio.contract.TaskSpec` for each task.
+    """
+
+
+@hookspec
+def dlstudio_register_callbacks(register: Callable[[CallbackSpec], None]) -> None:
+    """Register callbacks and loggers that runs can use (e.g. a TensorBoard logger, a sample grid saver).
+
+    A callback sees every event of the training loop (:class:`dlstudio.engine.Callback`); a run uses it
+    when its spec names it in ``[run] callbacks``, or always when the spec says ``always=True``.
+
+    :param register: call with a :class:`~dlstudio.contract.CallbackSpec` for each callback.
     """
 
 

@@ -1,4 +1,7 @@
-"""Building registered models and loading them back from checkpoints (headless)."""
+"""Building registered models and loading them back from checkpoints (headless).
+
+Internal: plugins use :mod:`dlstudio.runs`, which wraps these. Importing this module does not import torch.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlstudio.checkpoints import CheckpointError, apply_weights, load_checkpoint
 from dlstudio.contract import DataInfo, ModelSpec
 from dlstudio.spec import check_params
 
@@ -19,12 +21,25 @@ if TYPE_CHECKING:
 
 @dataclass
 class LoadedModel:
+    """A registered model built, or built and given the weights of a file or a run's checkpoint."""
+
     model: nn.Module
+    #: The registered model (``spec.id`` is its id, ``spec.plugin`` the plugin that registered it).
     spec: ModelSpec
+    #: The data it was built for: input shape, classes, preprocessing.
     data: DataInfo
+    #: Its parameters, defaults filled in.
     params: dict[str, Any]
-    #: The checkpoint's sidecar (empty for a model built fresh).
+    #: The weights file's sidecar (empty for a model built fresh or a bare state dict).
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The weights file (None for a model built fresh).
+    path: Path | None = None
+    #: The epoch the weights are from, when known.
+    epoch: int | None = None
+    #: The run the weights come from, when known.
+    run_id: str | None = None
+    #: Which of the run's checkpoints: "best", "last" or "final" (empty unless loaded from a run).
+    weights: str = ""
 
 
 def build_model(studio: Studio, model_id: str, params: Mapping[str, Any] | None = None,
@@ -54,6 +69,8 @@ def load_model(studio: Studio, path: str | Path, architecture: str | None = None
     A dlstudio checkpoint names its architecture in its sidecar; a bare state dict needs
     ``architecture`` (and, if not the model's default, ``data``).
     """
+    from dlstudio.checkpoints import CheckpointError, apply_weights, load_checkpoint
+
     state, meta = load_checkpoint(path)
     model_id = architecture or meta.get("architecture")
     if not model_id:
@@ -63,4 +80,7 @@ def load_model(studio: Studio, path: str | Path, architecture: str | None = None
     loaded = build_model(studio, model_id, params if params is not None else meta.get("model_params"), data)
     apply_weights(loaded.model, state, source=str(path))
     loaded.meta = meta
+    loaded.path = Path(path)
+    loaded.epoch = meta.get("epoch")
+    loaded.run_id = meta.get("run_id")
     return loaded

@@ -1,10 +1,12 @@
 """Finding, loading and validating plugins.
 
 Every plugin, the built-in ones included, is found through the ``dlstudio.plugins`` entry-point group
-(or handed in explicitly by tests). Each plugin's hooks are called separately: one that fails to import,
-declares a newer contract, or raises in a hook is recorded as failed and contributes nothing; the others
-load. Items that do not validate, or whose id another plugin already took, are rejected one by one with a
-warning on the offending plugin.
+(or handed in explicitly by tests). The core and the built-in plugins load first, so their ids are theirs:
+a third-party plugin that registers one of them has that item rejected. Each plugin's hooks are called
+through pluggy's hook caller, one plugin at a time: one that fails to import, declares a newer contract,
+or raises in a hook is recorded as failed and contributes nothing; the others load. Items that do not
+validate, or whose id another plugin already took, are rejected one by one with a warning on the plugin
+that registered them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from dlstudio import CONTRACT_VERSION, ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from dlstudio import COMPATIBLE_CONTRACTS, CONTRACT_VERSION, ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
 from dlstudio.contract import REGISTRABLE, ContractError
 
 T = TypeVar("T")
@@ -94,6 +96,7 @@ class Registry:
         self.models: Catalog = Catalog("model")
         self.datasets: Catalog = Catalog("dataset")
         self.tasks: Catalog = Catalog("task")
+        self.callbacks: Catalog = Catalog("callback")
         self.recipes: Catalog = Catalog("recipe")
         self.commands: Catalog = Catalog("command")
 
@@ -143,7 +146,11 @@ def _declared_contract(plugin: object) -> int | None:
 def load_plugins(
     candidates: Iterable[Candidate], disabled: Iterable[str] = ()
 ) -> tuple[Registry, list[PluginRecord]]:
-    """Load ``candidates`` (after the core plugin) and collect what they register."""
+    """Load the core plugin, then the built-in ``candidates``, then the others, and collect what they register.
+
+    Within each group the candidates keep their order (entry points come sorted by name): when two
+    third-party plugins register the same id, the first keeps it.
+    """
     from dlstudio import core_plugin  # the host's own defaults are a plugin like any other
 
     disabled = set(disabled)
@@ -152,11 +159,13 @@ def load_plugins(
     registry = Registry()
     records: list[PluginRecord] = []
 
-    everything = [Candidate("core", lambda: core_plugin, "dlstudio", CONTRACT_VERSION_STR, True), *candidates]
-    for cand in everything:
+    core = Candidate("core", lambda: core_plugin, "dlstudio", CONTRACT_VERSION_STR, True)
+    candidates = list(candidates)
+    ordered = [core, *(c for c in candidates if c.builtin), *(c for c in candidates if not c.builtin)]
+    for cand in ordered:
         record = PluginRecord(cand.name, cand.version, cand.source, builtin=cand.builtin)
         records.append(record)
-        if cand.name in disabled and cand.name != "core":
+        if cand.name in disabled and cand is not core:
             record.status = DISABLED
             continue
         if cand.name in {r.name for r in records[:-1]}:
@@ -166,17 +175,22 @@ def load_plugins(
             plugin = cand.load()
             needed = _declared_contract(plugin)
             if needed is not None and needed != CONTRACT_VERSION[0]:
-                record.fail(
-                    f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"
+                if needed not in COMPATIBLE_CONTRACTS:
+                    record.fail(
+                        f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"
+                    )
+                    continue
+                record.warnings.append(
+                    f"written for plugin contract {needed}; dlstudio {CONTRACT_VERSION_STR} loads it as it is, but "
+                    f"it may need changes: see 'Migrating from contract {needed}' in the plugin guide"
                 )
-                continue
             record.version = record.version or str(getattr(plugin, "__version__", ""))
             pm.register(plugin, name=cand.name)
         except Exception as exc:  # any import-time failure disables just this plugin
             record.fail(f"could not load: {type(exc).__name__}: {exc}", traceback.format_exc())
             continue
         record.warnings.extend(_unused_hook_lookalikes(pm, plugin))
-        _collect(pm, plugin, record, registry)
+        _collect(pm, plugin, record, registry, {r.name for r in records if r.builtin})
         if record.status == FAILED:
             pm.unregister(plugin)
 
@@ -187,27 +201,28 @@ def load_plugins(
 CONTRACT_VERSION_STR = ".".join(map(str, CONTRACT_VERSION))
 
 
-def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, registry: Registry) -> None:
-    """Call each of ``plugin``'s hooks, stage what it registers, then commit it all or nothing."""
+def _collect(
+    pm: pluggy.PluginManager, plugin: object, record: PluginRecord, registry: Registry, builtin: set[str]
+) -> None:
+    """Call ``plugin``'s hooks, stage what it registers, then commit it all or nothing.
+
+    Each hook goes through pluggy's caller limited to this plugin's implementations, so the plugin's
+    own ordering (``tryfirst``/``trylast``) and wrappers apply while another plugin's hooks never run,
+    nor fail, on its behalf.
+    """
+    others = [p for p in pm.get_plugins() if p is not plugin]
     staged: list[tuple[str, Any]] = []
     for kind, cls in REGISTRABLE.items():
-        hook = getattr(pm.hook, f"dlstudio_register_{kind}")
-        for impl in hook.get_hookimpls():
-            if impl.plugin is not plugin:
-                continue
+        name = f"dlstudio_register_{kind}"
 
-            def register(item: Any, _kind: str = kind, _cls: type = cls) -> None:
-                staged.append((_kind, item if isinstance(item, _cls) else _Junk(_cls, item)))
+        def register(item: Any, _kind: str = kind, _cls: type = cls) -> None:
+            staged.append((_kind, item if isinstance(item, _cls) else _Junk(_cls, item)))
 
-            args = {"register": register}
-            try:
-                impl.function(**{name: args[name] for name in impl.argnames if name in args})
-            except Exception as exc:
-                record.fail(
-                    f"hook dlstudio_register_{kind} raised {type(exc).__name__}: {exc}",
-                    traceback.format_exc(),
-                )
-                return
+        try:
+            pm.subset_hook_caller(name, remove_plugins=others)(register=register)
+        except Exception as exc:
+            record.fail(f"hook {name} raised {type(exc).__name__}: {exc}", traceback.format_exc())
+            return
 
     for kind, item in staged:
         if isinstance(item, _Junk):
@@ -226,12 +241,19 @@ def _collect(pm: pluggy.PluginManager, plugin: object, record: PluginRecord, reg
         catalog = registry.catalog(kind)
         ident = getattr(item, "id", None) or item.name
         if ident in catalog:
-            owner = catalog.get(ident).plugin
-            record.warnings.append(
-                f"rejected {catalog.kind} {ident!r}: plugin {owner!r} already registered that id"
-            )
+            record.warnings.append(_clash(catalog.kind, ident, catalog.get(ident).plugin, record, builtin))
             continue
         catalog._add(ident, replace(item, plugin=record.name))
+
+
+def _clash(kind: str, ident: str, owner: str, record: PluginRecord, builtin: set[str]) -> str:
+    """The warning for an id that ``owner`` holds, recorded against ``record``'s plugin, which loses it."""
+    if owner in builtin and not record.builtin:
+        return f"rejected {kind} {ident!r}: {ident!r} is a built-in id of plugin {owner!r}; choose another id"
+    if owner == record.name:
+        return f"rejected {kind} {ident!r}: plugin {owner!r} registers that id twice; the first one is kept"
+    return (f"rejected {kind} {ident!r} of plugin {record.name!r}: plugin {owner!r} already registered that id; "
+            "one of them must choose another id")
 
 
 def _unused_hook_lookalikes(pm: pluggy.PluginManager, plugin: object) -> list[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
@@ -23,7 +23,7 @@ from dlstudio.checkpoints import (
     save_checkpoint,
     save_train_state,
 )
-from dlstudio.contract import DataBundle, LoadContext
+from dlstudio.contract import DataBundle, LoadContext, RunContext
 from dlstudio.engine import (
     BestWeights,
     Checkpoint,
@@ -42,6 +42,7 @@ from dlstudio.engine.data import make_batches
 from dlstudio.engine.devices import resolve_device
 from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
+from dlstudio.errors import RunError
 from dlstudio.spec import RunSpec, SpecError, check_params
 
 if TYPE_CHECKING:
@@ -57,21 +58,44 @@ def read_weight_norms(run_dir: Path) -> dict[int, dict[str, float]]:
     return WeightNorms.read(Path(run_dir) / WEIGHT_NORMS_FILE)
 
 
-class RunError(RuntimeError):
-    """A run that cannot start; the message says what to change."""
-
-
 @dataclass
 class RunStarted:
-    """First record of a run: which run in the store it is."""
+    """First record of a run: which run in the store it is, and how to show its metrics."""
 
     run_id: str
     run_dir: str
     device: str
+    #: "epoch" or "step": what the run is measured in.
+    unit: str = "epoch"
+    #: The task's declared metrics (``MetricSpec.as_dict()``): title, direction, unit, plot group.
+    metrics: list[dict[str, Any]] = field(default_factory=list)
     kind: str = "run_started"
 
 
-def resolve_parts(studio: Studio, spec: RunSpec) -> tuple[Any, Any, Any, dict, dict]:
+#: Steps between a step-measured run's period ends when neither the spec nor the data's length says.
+DEFAULT_PERIOD_STEPS = 100
+
+
+def _length(items: Any) -> int | None:
+    """``len(items)``, or None for an iterable without a length (a stream, an IterableDataset)."""
+    try:
+        return len(items)
+    except TypeError:
+        return None
+
+
+class Parts(NamedTuple):
+    """What a spec names, resolved against the registry, with every parameter validated and filled in."""
+
+    model_spec: Any
+    data_spec: Any
+    task_spec: Any
+    model_params: dict
+    data_params: dict
+    task_params: dict
+
+
+def resolve_parts(studio: Studio, spec: RunSpec) -> Parts:
     """Model, dataset and task specs for ``spec``, with their parameters validated and filled in."""
     reg = studio.registry
     try:
@@ -88,11 +112,49 @@ def resolve_parts(studio: Studio, spec: RunSpec) -> tuple[Any, Any, Any, dict, d
                                 model_spec.defaults, model_spec.choices)
     data_params = check_params("data.params", f"dataset {data_spec.id!r}", spec.data.params,
                                data_spec.defaults, data_spec.choices)
-    return model_spec, data_spec, task_spec, model_params, data_params
+    task_params = check_params("task.params", f"task {task_spec.id!r}", spec.task.params,
+                               task_spec.defaults, task_spec.choices)
+    for callback_id in spec.run.callbacks:
+        try:
+            callback = reg.callbacks.get(callback_id)
+        except KeyError as exc:
+            raise SpecError(f"[run] callbacks: {exc.args[0]}") from None
+        if callback.tasks and spec.run.task not in callback.tasks:
+            raise SpecError(f"[run] callbacks: {callback_id!r} does not apply to task {spec.run.task!r} "
+                            f"(only to {', '.join(callback.tasks)})")
+    return Parts(model_spec, data_spec, task_spec, model_params, data_params, task_params)
+
+
+def metric_declarations(task_spec: Any) -> list[dict[str, Any]]:
+    """The task's declared metrics as plain dicts (for records that cross threads and JSON)."""
+    return [metric.as_dict() for metric in getattr(task_spec, "metrics", ())]
+
+
+@dataclass
+class _Prepared:
+    """A run's parts, built: what the loop is driven with."""
+
+    parts: Parts
+    device: torch.device
+    bundle: DataBundle
+    task: Any
+    train_batches: Any
+    valid_batches: Any
+    schedulers: list[Any]
+    #: Batches in one pass over the training data (None: unknown).
+    steps_per_epoch: int | None
+    #: In a run measured in steps: steps per period (else 0) and periods in all.
+    period_steps: int
+    periods: int
 
 
 class Run:
-    """One training run. Iterate :meth:`records` to perform it."""
+    """One training run. Iterate :meth:`records` to perform it.
+
+    Three parts: :meth:`_prepare` (data, model, task, batches, schedules), :meth:`_callbacks` (the run's
+    own, the task's and plugins'), and driving the engine's :func:`~dlstudio.engine.fit` while recording
+    each epoch in the store.
+    """
 
     def __init__(self, studio: Studio, spec: RunSpec, *, control: RunControl | None = None,
                  resume_id: str | None = None, log: Callable[[str], None] | None = None) -> None:
@@ -119,78 +181,41 @@ class Run:
     def records(self) -> Iterator[Record | RunStarted]:
         """Prepare, then train; every step is reported as a record. Errors before training raise."""
         spec = self.spec
-        model_spec, data_spec, task_spec, model_params, data_params = resolve_parts(self.studio, spec)
-        try:
-            device = resolve_device(spec.run.device)
-        except ValueError as exc:
-            raise SpecError(f"[run] device: {exc}") from None
-        seed_everything(spec.run.seed)
-
-        messages: list[str] = []
-        yield LogMessage(f"loading data: {data_spec.title}")
-        bundle = self._load_data(data_spec, data_params, messages, str(device))
-        for text in messages + bundle.messages:
-            yield LogMessage(text)
-        try:
-            model = model_spec.build(model_params, bundle.info)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise RunError(f"model {model_spec.id!r} could not be built: {exc}") from None
-        if spec.model.weights:
-            state, _ = load_checkpoint(spec.model.weights)
-            apply_weights(model, state, source=spec.model.weights)
-            yield LogMessage(f"initialised the weights from {spec.model.weights}")
-
-        train = spec.train
-        pin = device.type == "cuda"
-        train_batches = make_batches(bundle.train, train.batch_size, shuffle=bundle.shuffle, seed=spec.run.seed,
-                                     num_workers=train.num_workers, pin_memory=pin)
-        valid_batches = None
-        if bundle.valid is not None and len(bundle.valid):
-            valid_batches = make_batches(bundle.valid, train.batch_size, shuffle=False,
-                                         num_workers=train.num_workers, pin_memory=pin)
-        task = task_spec.create(TaskContext(model, bundle.info, train, device, len(train_batches)))
-        scheduler = build_scheduler(task.optimizers[0], train, len(train_batches)) if task.optimizers else None
+        prepared = yield from self._prepare()
+        parts, task, device = prepared.parts, prepared.task, prepared.device
+        model_spec, data_spec = parts.model_spec, parts.data_spec
 
         store = self.studio.store
         start_epoch = 0
-        state = FitState(task=task, epochs=train.epochs)
+        state = FitState(task=task, epochs=prepared.periods)
         if self.resume_id is None:
             self.run_id = store.create_run(
                 name=spec.run.name or f"{model_spec.title} on {data_spec.title}", plugin=model_spec.plugin,
                 task=spec.run.task, model=model_spec.id, dataset=data_spec.id, params=spec.summary(),
-                spec=spec.to_toml(), device=str(device), epochs=train.epochs, monitor=task.monitor,
+                spec=spec.to_toml(), device=str(device), epochs=prepared.periods, monitor=task.monitor,
             )
         else:
-            start_epoch = self._restore(task, scheduler, state)
-            yield LogMessage(f"resuming run {self.run_id} after epoch {start_epoch}")
+            start_epoch = self._restore(task, prepared.schedulers, state)
+            yield LogMessage(f"resuming run {self.run_id} after {self._unit()} {start_epoch}")
         run_id = self.run_id
         run_dir = store.run_dir(run_id)
         store.mark_running(run_id, str(device))
-        yield RunStarted(run_id, str(run_dir), str(device))
 
         meta = {
-            "architecture": model_spec.id, "plugin": model_spec.plugin, "model_params": model_params,
-            "dataset": data_spec.id, "classes": list(bundle.info.classes),
-            "input_shape": list(bundle.info.input_shape), "input_kind": bundle.info.input_kind,
-            "preprocessing": dict(bundle.info.extra), "task": spec.run.task, "spec": spec.to_dict(),
-            "run_id": run_id,
+            "architecture": model_spec.id, "plugin": model_spec.plugin, "model_params": parts.model_params,
+            "dataset": data_spec.id, "classes": list(prepared.bundle.info.classes),
+            "input_shape": list(prepared.bundle.info.input_shape), "input_kind": prepared.bundle.info.input_kind,
+            "preprocessing": dict(prepared.bundle.info.extra), "task": spec.run.task,
+            "task_params": parts.task_params, "spec": spec.to_dict(), "run_id": run_id,
         }
-        callbacks: list[Any] = []
-        if scheduler is not None:
-            callbacks.append(scheduler)
-        if train.early_stopping:
-            callbacks.append(EarlyStopping(train.early_stopping))
-        if train.keep_best:
-            best = BestWeights()
-            if self.resume_id is not None:
-                best.best_state = self._saved_best()
-            callbacks.append(best)
-        callbacks.append(Checkpoint(lambda st, rec: self._save(st, rec, scheduler, meta), train.checkpoint_every))
-        callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
-
+        train = spec.train
         ended: FitEnded | None = None
-        try:
-            for record in fit(task, train_batches, valid_batches, epochs=train.epochs, start_epoch=start_epoch,
+        try:  # from here on, however the run ends, the store says how
+            yield RunStarted(run_id, str(run_dir), str(device), unit=self._unit(),
+                             metrics=metric_declarations(parts.task_spec))
+            callbacks = self._callbacks(prepared, meta, run_dir)
+            for record in fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
+                              steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
                               callbacks=callbacks, control=self.control, state=state):
                 if isinstance(record, EpochEnd):
                     store.record_epoch(run_id, record.epoch, record.metrics,
@@ -199,7 +224,7 @@ class Run:
                 elif isinstance(record, FitEnded):
                     ended = record
                     if record.status in ("completed", "stopped"):
-                        self._save_final(task, meta, record)
+                        self._save_final(task, meta, record, state)
                     # Before yielding: whoever sees the end may read the store at once.
                     store.set_status(run_id, record.status, record.message)
                 yield record
@@ -209,22 +234,127 @@ class Run:
                 store.set_status(run_id, status, f"{type(exc).__name__}: {exc}")
             raise
 
-    # ---------------------------------------------------------------------------------------------
-    def _load_data(self, data_spec: Any, params: dict, messages: list[str], device: str) -> DataBundle:
+    def _unit(self) -> str:
+        return "step" if self.spec.train.steps else "epoch"
+
+    # -- prepare -----------------------------------------------------------------------------------
+    def _prepare(self) -> Iterator[Record]:
+        spec = self.spec
+        parts = resolve_parts(self.studio, spec)
+        try:
+            device = resolve_device(spec.run.device)
+        except ValueError as exc:
+            raise SpecError(f"[run] device: {exc}") from None
+        seed_everything(spec.run.seed)
+
+        messages: list[str] = []
+        yield LogMessage(f"loading data: {parts.data_spec.title}")
+        bundle = self._load_data(parts, messages, str(device))
+        for text in messages + bundle.messages:
+            yield LogMessage(text)
+        try:
+            model = parts.model_spec.build(parts.model_params, bundle.info)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise RunError(f"model {parts.model_spec.id!r} could not be built: {exc}") from None
+        if spec.model.weights:
+            state, _ = load_checkpoint(spec.model.weights)
+            apply_weights(model, state, source=spec.model.weights)
+            yield LogMessage(f"initialised the weights from {spec.model.weights}")
+
+        train = spec.train
+        pin = device.type == "cuda"
+        train_batches = self._batches(bundle, bundle.train, shuffle=bundle.shuffle, pin=pin, training=True)
+        valid_batches = None
+        if bundle.valid is not None and _length(bundle.valid) != 0:
+            valid_batches = self._batches(bundle, bundle.valid, shuffle=False, pin=pin, training=False)
+        steps_per_epoch = _length(train_batches)
+        if train.steps:
+            period_steps = train.eval_every or steps_per_epoch or DEFAULT_PERIOD_STEPS
+            periods = math.ceil(train.steps / period_steps)
+            yield LogMessage(f"measured in steps: {train.steps} steps in {periods} periods of {period_steps} "
+                             f"([train] epochs = {train.epochs} is not used; schedules, early stopping and "
+                             "checkpoints count periods)")
+        else:  # an epoch is one pass over the data, however long (a stream's length may be unknown)
+            period_steps, periods = 0, train.epochs
+        context = TaskContext(model, bundle.info, train, device, steps_per_epoch, params=dict(parts.task_params))
+        try:
+            task = parts.task_spec.create(context)
+        except (ValueError, RuntimeError) as exc:
+            raise RunError(f"task {parts.task_spec.id!r} could not be set up: {exc}") from None
+        if not task.monitor:  # nothing says which epoch is best: refuse what needs it rather than ignore it
+            needs_best = [(key, what) for key, what, asked in (
+                ("early_stopping", "early stopping", train.early_stopping > 0),
+                ("scheduler", "the plateau schedule", train.scheduler == "plateau")) if asked]
+            for key, what in needs_best:
+                raise SpecError(f"[train] {key}: task {parts.task_spec.id!r} reports no metric that says which "
+                                f"epoch is best, so {what} cannot be used")
+        try:
+            schedulers = [s for s in (build_scheduler(opt, train, steps_per_epoch, periods=periods,
+                                                      total_steps=train.steps or None)
+                                      for opt in task.optimizers) if s is not None]
+        except ValueError as exc:
+            raise SpecError(f"[train] scheduler: {exc}") from None
+        return _Prepared(parts, device, bundle, task, train_batches, valid_batches, schedulers, steps_per_epoch,
+                         period_steps, periods)
+
+    def _batches(self, bundle: DataBundle, dataset: Any, *, shuffle: bool, pin: bool, training: bool) -> Any:
+        train = self.spec.train
+        if bundle.batched:
+            return make_batches(dataset, None, shuffle=False, num_workers=train.num_workers, pin_memory=pin)
+        sampler = bundle.sampler if training else None
+        return make_batches(dataset, train.batch_size, shuffle=shuffle and sampler is None, seed=self.spec.run.seed,
+                            num_workers=train.num_workers, pin_memory=pin, sampler=sampler, collate=bundle.collate)
+
+    def _callbacks(self, prepared: _Prepared, meta: dict, run_dir: Path) -> list[Any]:
+        """The run's own callbacks (schedules, early stopping, best weights, checkpoints, weight norms), then
+        the task's, then plugins' (named in ``[run] callbacks`` or ``always``), in that order."""
+        train = self.spec.train
+        callbacks: list[Any] = list(prepared.schedulers)
+        if train.early_stopping:
+            callbacks.append(EarlyStopping(train.early_stopping))
+        if train.keep_best and prepared.task.monitor:
+            best = BestWeights()
+            if self.resume_id is not None:
+                best.best_state = self._saved_best()
+            callbacks.append(best)
+        callbacks.append(Checkpoint(lambda st, rec: self._save(st, rec, prepared.schedulers, meta),
+                                    train.checkpoint_every))
+        callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
+        callbacks.extend(prepared.task.callbacks())
+        context = RunContext(run_id=self.run_id, run_dir=run_dir, spec=self.spec.to_dict(), task=self.spec.run.task,
+                             device=str(prepared.device), resumed=self.resume_id is not None)
+        registry = self.studio.registry
+        chosen = [registry.callbacks.get(i) for i in self.spec.run.callbacks]
+        chosen += [c for c in registry.callbacks if c.always and c not in chosen
+                   and (not c.tasks or self.spec.run.task in c.tasks)]
+        for spec in chosen:
+            try:
+                callback = spec.create(context)
+            except Exception as exc:
+                raise RunError(f"callback {spec.id!r} of plugin {spec.plugin!r} could not be set up: "
+                               f"{type(exc).__name__}: {exc}") from None
+            if callback is not None:
+                callbacks.append(callback)
+        return callbacks
+
+    def _load_data(self, parts: Parts, messages: list[str], device: str) -> DataBundle:
+        data_spec = parts.data_spec
         cache_dir = self.studio.cache_dir / data_spec.id
         cache_dir.mkdir(parents=True, exist_ok=True)
-        ctx = LoadContext(cache_dir=cache_dir, seed=self.spec.run.seed, report=messages.append, device=device)
+        ctx = LoadContext(cache_dir=cache_dir, seed=self.spec.run.seed, report=messages.append, device=device,
+                          batch_size=self.spec.train.batch_size, task=self.spec.run.task,
+                          task_params=dict(parts.task_params))
         try:
-            bundle = data_spec.load(params, ctx)
+            bundle = data_spec.load(parts.data_params, ctx)
         except (OSError, ValueError, RuntimeError) as exc:
             raise RunError(f"dataset {data_spec.id!r} could not be loaded: {exc}") from None
         if not isinstance(bundle, DataBundle):
             raise RunError(f"dataset {data_spec.id!r} returned {type(bundle).__name__}, not a DataBundle")
-        if len(bundle.train) == 0:
+        if _length(bundle.train) == 0:  # None (a stream) is checked when the first epoch yields nothing
             raise RunError(f"dataset {data_spec.id!r} has no training samples")
         return bundle
 
-    def _save(self, state: FitState, record: EpochEnd, scheduler: Any, meta: dict) -> None:
+    def _save(self, state: FitState, record: EpochEnd, schedulers: list[Any], meta: dict) -> None:
         store = self.studio.store
         folder = store.run_dir(self.run_id) / "checkpoints"
         info = {**meta, "epoch": record.epoch, "metrics": record.metrics}
@@ -234,7 +364,12 @@ class Run:
             store.add_artifact(self.run_id, "best", path, record.epoch)
         train_state = {
             "task": state.task.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else {},
+            "schedulers": [scheduler.state_dict() for scheduler in schedulers],
+            "step": state.step,
+            # A run measured in steps may stop mid-pass: where, so that a resume takes the same batches.
+            "data_pass": state.data_pass,
+            "pass_taken": state.pass_taken,
+            "pass_rng": state.pass_rng if state.pass_rng is not None else torch.get_rng_state(),
             "epoch": record.epoch,
             "best_epoch": state.best_epoch,
             "best_value": state.best_value,
@@ -251,14 +386,18 @@ class Run:
             if old.stem != state_stem.name:
                 old.unlink(missing_ok=True)
 
-    def _save_final(self, task: Any, meta: dict, ended: FitEnded) -> None:
+    def _save_final(self, task: Any, meta: dict, ended: FitEnded, state: FitState) -> None:
+        """The model as the run leaves it: the best epoch's weights when ``keep_best`` restored them,
+        else the last epoch's (and the checkpoint says which)."""
         folder = self.studio.store.run_dir(self.run_id) / "checkpoints"
-        info = {**meta, "epoch": ended.best_epoch, "monitor": ended.monitor, "best_value": ended.best_value}
+        restored = self.spec.train.keep_best and task.monitor and ended.best_epoch is not None
+        epoch = ended.best_epoch if restored else state.epoch
+        info = {**meta, "epoch": epoch, "monitor": ended.monitor, "best_value": ended.best_value}
         try:
             path = save_checkpoint(folder / "final", task.model.state_dict(), info)
         except OSError:
             return  # "last" and "best" are still on disk
-        self.studio.store.add_artifact(self.run_id, "final", path, ended.best_epoch)
+        self.studio.store.add_artifact(self.run_id, "final", path, epoch)
 
     def _saved_best(self) -> dict | None:
         path = self.studio.store.run_dir(self.run_id) / "checkpoints" / "best.safetensors"
@@ -267,7 +406,7 @@ class Run:
         except CheckpointError:
             return None
 
-    def _restore(self, task: Any, scheduler: Any, state: FitState) -> int:
+    def _restore(self, task: Any, schedulers: list[Any], state: FitState) -> int:
         store = self.studio.store
         folder = store.run_dir(self.run_id) / "checkpoints"
         if not (folder / "last.safetensors").exists():
@@ -280,10 +419,16 @@ class Run:
         except CheckpointError as exc:
             raise RunError(f"run {self.run_id} cannot be resumed: {exc}") from None
         task.load_state_dict(saved["task"])
-        if scheduler is not None and saved.get("scheduler"):
-            scheduler.load_state_dict(saved["scheduler"])
+        saved_schedulers = saved.get("schedulers")
+        if saved_schedulers is None:  # checkpointed before contract 2: one schedule, of the first optimiser
+            saved_schedulers = [saved["scheduler"]] if saved.get("scheduler") else []
+        for scheduler, scheduler_state in zip(schedulers, saved_schedulers):
+            scheduler.load_state_dict(scheduler_state)
         torch.set_rng_state(saved["rng"])
         epoch = int(saved["epoch"])
+        state.step = int(saved.get("step", 0))  # steps so far (a stream's epochs have no fixed length)
+        state.data_pass, state.pass_taken = int(saved.get("data_pass", 0)), int(saved.get("pass_taken", 0))
+        state.pass_rng = saved.get("pass_rng") if state.pass_taken else None
         state.best_epoch, state.best_value = saved.get("best_epoch"), saved.get("best_value")
         if state.best_value is not None and not math.isfinite(state.best_value):
             state.best_value = None

@@ -1,9 +1,10 @@
 """Run specs: the TOML file that says everything about a run, so any run can be replayed headless.
 
-    [run]    name, task, seed, device
+    [run]    name, task, seed, device, callbacks
     [model]  id, weights, [model.params]
     [data]   id, [data.params]
-    [train]  epochs, batch_size, optimizer, lr, scheduler, ...
+    [task]   [task.params]  (the task's own hyperparameters, declared by its TaskSpec)
+    [train]  epochs or steps, batch_size, optimizer, lr, scheduler, ...
 
 Every error names the key at fault: ``[train] epochs: expected an integer, got 'ten'``.
 """
@@ -36,6 +37,8 @@ class RunSection:
     seed: int = 0
     #: "auto", "cpu", "cuda:0", "mps"...
     device: str = "auto"
+    #: Ids of plugins' callbacks and loggers to use (``dlstudio plugins -v`` lists each plugin's).
+    callbacks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,8 +56,19 @@ class DataSection:
 
 
 @dataclass
+class TaskSection:
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class TrainSection:
     epochs: int = 10
+    #: Measure the run in optimisation steps instead of epochs (style transfer's iterations, a stream
+    #: without epochs); 0 measures it in epochs.
+    steps: int = 0
+    #: In a run measured in steps: validate, record metrics and checkpoint every this many steps
+    #: (0: once per pass over the training data, or every 100 steps when its length is unknown).
+    eval_every: int = 0
     batch_size: int = 64
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -87,9 +101,13 @@ class TrainSection:
                 raise SpecError(f"[train] {key}: must be at least 1, got {getattr(self, key)}")
         if self.lr <= 0:
             raise SpecError(f"[train] lr: must be positive, got {self.lr}")
-        for key in ("weight_decay", "momentum", "grad_clip", "early_stopping", "num_workers", "plateau_patience"):
+        for key in ("weight_decay", "momentum", "grad_clip", "early_stopping", "num_workers", "plateau_patience",
+                    "steps", "eval_every"):
             if getattr(self, key) < 0:
                 raise SpecError(f"[train] {key}: must not be negative, got {getattr(self, key)}")
+        if self.eval_every and not self.steps:
+            raise SpecError("[train] eval_every: only a run measured in steps ([train] steps) has periods of "
+                            f"steps; this one is measured in epochs (eval_every = {self.eval_every})")
         if self.gamma <= 0:
             raise SpecError(f"[train] gamma: must be positive, got {self.gamma}")
         if self.scheduler == "plateau" and self.gamma >= 1:
@@ -101,8 +119,11 @@ SECTIONS: dict[str, type] = {
     "run": RunSection,
     "model": ModelSection,
     "data": DataSection,
+    "task": TaskSection,
     "train": TrainSection,
 }
+#: Sections with a ``params`` table checked against a plugin's declared defaults.
+PARAM_SECTIONS = ("model", "data", "task")
 REQUIRED = ("model", "data")
 
 
@@ -111,6 +132,7 @@ class RunSpec:
     run: RunSection = field(default_factory=RunSection)
     model: ModelSection = field(default_factory=ModelSection)
     data: DataSection = field(default_factory=DataSection)
+    task: TaskSection = field(default_factory=TaskSection)
     train: TrainSection = field(default_factory=TrainSection)
 
     # -- construction ------------------------------------------------------------------------------
@@ -167,7 +189,8 @@ class RunSpec:
     def summary(self) -> dict[str, Any]:
         """The key hyperparameters, for tables."""
         t = self.train
-        out = {"epochs": t.epochs, "batch_size": t.batch_size, "optimizer": t.optimizer, "lr": t.lr}
+        length = {"steps": t.steps} if t.steps else {"epochs": t.epochs}
+        out = {**length, "batch_size": t.batch_size, "optimizer": t.optimizer, "lr": t.lr}
         if t.scheduler != "none":
             out["scheduler"] = t.scheduler
         if t.weight_decay:
@@ -192,11 +215,11 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         if parts[1] not in names:
             raise SpecError(f"--set {key}: [{section}] has no key {parts[1]!r}{_suggest(parts[1], names)}")
         raw.setdefault(section, {})[parts[1]] = value
-    elif len(parts) == 3 and parts[1] == "params" and section in ("model", "data"):
+    elif len(parts) == 3 and parts[1] == "params" and section in PARAM_SECTIONS:
         # Whether the parameter exists is checked against the model/dataset when the run is prepared.
         raw.setdefault(section, {}).setdefault("params", {})[parts[2]] = value
     else:
-        raise SpecError(f"--set {key}: expected SECTION.KEY or model.params.KEY / data.params.KEY")
+        raise SpecError(f"--set {key}: expected SECTION.KEY or model.params.KEY / data.params.KEY / task.params.KEY")
 
 
 def parse_value(text: str) -> Any:
@@ -226,17 +249,38 @@ def _toml_key(key: str) -> str:
 
 
 def check_params(where: str, owner: str, params: Mapping[str, Any], defaults: Mapping[str, Any],
-                 choices: Mapping[str, list] | None = None) -> dict[str, Any]:
-    """Validate a [model.params]/[data.params] table against a model's or dataset's defaults."""
-    merged = dict(defaults)
+                 choices: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate a [model.params]/[data.params]/[task.params] table against the declared parameters.
+
+    ``defaults`` holds bare values or :class:`dlstudio.params.Param`; the result is the params merged over
+    the plain defaults (every key, typed), after checking types, ranges and choices (callable choices are
+    called with that merged table).
+    """
+    from dlstudio.params import choice_problem, describe, range_problem, resolve_choices
+
+    described = describe(defaults, choices)
+    merged = {key: param.default for key, param in described.items()}
     for key, value in params.items():
-        if key not in defaults:
-            known = ", ".join(defaults) or "none"
-            raise SpecError(f"[{where}] unknown key {key!r} for {owner}{_suggest(key, defaults)}; known: {known}")
-        merged[key] = _coerce(f"[{where}] {key}", value, type(defaults[key]))
-        options = (choices or {}).get(key)
-        if options is not None and merged[key] not in options:
-            raise SpecError(f"[{where}] {key}: {merged[key]!r} is not one of {options}")
+        if key not in described:
+            known = ", ".join(described) or "none"
+            raise SpecError(f"[{where}] unknown key {key!r} for {owner}{_suggest(key, described)}; known: {known}")
+        param = described[key]
+        merged[key] = _coerce(f"[{where}] {key}", value, type(param.default))
+        problem = range_problem(param, merged[key])
+        if not problem and param.choices is not None and not callable(param.choices):
+            problem = choice_problem(merged[key], param.choices)
+        if problem:
+            raise SpecError(f"[{where}] {key}: {problem}")
+    for key, param in described.items():
+        if not callable(param.choices):
+            continue
+        try:
+            options = resolve_choices(param, merged)
+        except Exception as exc:  # a plugin's function: whatever it raises is a reason to show
+            raise SpecError(f"[{where}] {key}: its choices could not be listed: {type(exc).__name__}: {exc}") from None
+        problem = choice_problem(merged[key], options)
+        if problem:
+            raise SpecError(f"[{where}] {key}: {problem}")
     return merged
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dlstudio import hookimpl
+from dlstudio import __version__, hookimpl
 from dlstudio.cli import main
 from dlstudio.contract import CommandSpec
 from dlstudio.engine.classification import ClassificationTask
@@ -206,13 +206,13 @@ def test_runs(capsys, studio_home):
     assert (listed["id"], listed["status"], listed["epochs_done"]) == (row.id, "completed", 1)
 
 
-def test_plugins_shows_loaded_failed_and_disabled(capsys, monkeypatch):
+def test_plugins_shows_loaded_failed_and_disabled_and_exits_1_when_one_failed(capsys, monkeypatch):
     monkeypatch.setenv("DLSTUDIO_DISABLED_PLUGINS", "hello")
     code, out, _ = cli(capsys, "plugins")
-    assert code == 0
+    assert code == 1  # the "broken" plugin failed
     lines = out.splitlines()
     rows = {line.split()[0]: line.split()[1:3] for line in lines if not line.startswith(" ")}
-    assert rows == {"core": ["1.1", "loaded"], "demo": ["0.0.1", "loaded"], "hello": ["-", "disabled"],
+    assert rows == {"core": ["2.0", "loaded"], "demo": ["0.0.1", "loaded"], "hello": ["-", "disabled"],
                     "broken": ["0.1", "failed"]}
     assert "    error: could not load: ImportError: No module named 'missing_dependency'" in lines
     assert "Traceback" not in out
@@ -220,8 +220,116 @@ def test_plugins_shows_loaded_failed_and_disabled(capsys, monkeypatch):
     assert "Traceback (most recent call last)" in out and "in broken" in out
 
 
+def test_plugins_exits_0_when_none_failed(capsys, monkeypatch):
+    monkeypatch.setenv("DLSTUDIO_DISABLED_PLUGINS", "broken")
+    code, out, _ = cli(capsys, "plugins")
+    assert code == 0 and "failed" not in out and "broken" in out  # disabled is no failure
+
+
+def test_plugins_exits_0_with_warnings_only(capsys, monkeypatch):
+    clash = types.ModuleType("clash")
+    clash.dlstudio_register_commands = hookimpl(lambda register: register(
+        CommandSpec(name="hello", help="another hello", add_arguments=print, run=print)))
+    candidates = [module_candidate("hello", hello_plugin()), module_candidate("clash", clash)]
+    monkeypatch.setattr("dlstudio.studio.entry_point_candidates", lambda: candidates)
+    code, out, _ = cli(capsys, "plugins")
+    assert code == 0
+    assert ("    warning: rejected command 'hello' of plugin 'clash': plugin 'hello' already registered that id; "
+            "one of them must choose another id") in out.splitlines()
+
+
 def test_a_plugin_command(capsys, studio_home):
     assert cli(capsys, "hello", "--name", "you") == (3, f"hello you from {studio_home.name}\n", "")
+
+
+def _commands_plugin(calls: list[str], broken_arguments) -> types.ModuleType:
+    """Two commands: "fine" (records its add_arguments calls) and "bad" (whose add_arguments is given)."""
+    module = types.ModuleType("cmds")
+
+    def fine_arguments(parser):
+        calls.append("fine")
+        parser.add_argument("--times", type=int, default=1)
+
+    @hookimpl
+    def dlstudio_register_commands(register):
+        register(CommandSpec(name="fine", help="works", add_arguments=fine_arguments,
+                             run=lambda args, studio: print("fine " * args.times) or 0))
+        register(CommandSpec(name="bad", help="its arguments break", add_arguments=broken_arguments,
+                             run=lambda args, studio: 0))
+
+    module.dlstudio_register_commands = dlstudio_register_commands
+    return module
+
+
+def _raises(parser):
+    raise ValueError("no arguments today")
+
+
+def _takes_help(parser):
+    parser.add_argument("-h", "--help", action="store_true")  # clashes with the parser's own -h
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    calls: list[str] = []
+
+    def install(broken_arguments=_raises):
+        plugin = _commands_plugin(calls, broken_arguments)
+        monkeypatch.setattr("dlstudio.studio.entry_point_candidates", lambda: [module_candidate("cmds", plugin)])
+        return calls
+
+    return install
+
+
+def test_help_lists_plugin_commands_without_declaring_their_arguments(capsys, commands):
+    calls = commands()
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "fine      works" in out and "bad       its arguments break" in out
+    assert calls == []  # neither add_arguments ran: a plugin's command costs nothing until it runs
+
+
+def test_only_the_command_that_runs_declares_its_arguments(capsys, commands):
+    calls = commands()
+    assert cli(capsys, "fine", "--times", "2") == (0, "fine fine \n", "")
+    assert calls == ["fine", "fine"]  # on a parser of its own first, then on its sub-parser
+    with pytest.raises(SystemExit) as info:
+        main(["fine", "--help"])
+    assert info.value.code == 0 and "--times" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("broken_arguments, reason", [
+    (_raises, "add_arguments raised ValueError('no arguments today')"),
+    (_takes_help, "add_arguments raised ArgumentError"),
+])
+def test_a_command_whose_add_arguments_fails_says_so_and_breaks_nothing_else(capsys, commands, broken_arguments,
+                                                                            reason):
+    commands(broken_arguments)
+    assert cli(capsys, "fine") == (0, "fine \n", "")
+    assert cli(capsys, "runs")[0] == 0
+    code, out, err = cli(capsys, "bad", "--whatever", "-h", "x")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"dlstudio: command 'bad' of plugin 'cmds' cannot run: its {reason}")
+    code, out, _ = cli(capsys, "plugins")
+    assert code == 0 and "warning" not in out  # `plugins` does not run commands' add_arguments
+
+
+def test_version_loads_no_plugin(capsys, monkeypatch):
+    def must_not_load():
+        raise AssertionError("--version looked for plugins")
+
+    monkeypatch.setattr("dlstudio.studio.entry_point_candidates", must_not_load)
+    assert cli(capsys, "--version") == (0, f"dlstudio {__version__}\n", "")
+
+
+def test_runs_loads_no_plugin(capsys, monkeypatch, studio_home):
+    def must_not_load():
+        raise AssertionError("runs looked for plugins")
+
+    monkeypatch.setattr("dlstudio.studio.entry_point_candidates", must_not_load)
+    assert cli(capsys, "runs") == (0, f"no runs yet in {studio_home / 'runs.sqlite'}\n", "")
 
 
 def test_an_unusable_home_exits_2(capsys, tmp_path, monkeypatch):

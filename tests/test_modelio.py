@@ -40,6 +40,7 @@ def checkpoint_of(loaded, path, **meta):
 def test_build_merges_params_over_the_defaults(studio):
     loaded = build_model(studio, "demo.mlp", {"hidden": 5}, BLOBS)
     assert loaded.params == {"hidden": 5} and loaded.spec.plugin == "demo" and loaded.meta == {}
+    assert (loaded.path, loaded.epoch, loaded.run_id, loaded.weights) == (None, None, None, "")
     assert loaded.model(torch.zeros(2, 4)).shape == (2, 3)
     assert loaded.model[1].out_features == 5
 
@@ -60,10 +61,11 @@ def test_build_errors(studio):
 
 def test_a_checkpoint_loads_back_with_its_architecture_and_data(studio, tmp_path):
     original = build_model(studio, "demo.mlp", {"hidden": 6}, BLOBS)
-    path = checkpoint_of(original, tmp_path / "best", epoch=2)
+    path = checkpoint_of(original, tmp_path / "best", epoch=2, run_id="20240101-000000-abcdef")
     loaded = load_model(studio, path)
     assert loaded.spec.id == "demo.mlp" and loaded.params == {"hidden": 6}
     assert loaded.data == BLOBS and loaded.meta["epoch"] == 2
+    assert (loaded.path, loaded.epoch, loaded.run_id, loaded.weights) == (path, 2, "20240101-000000-abcdef", "")
     x = torch.randn(3, 4)
     assert torch.equal(loaded.model(x), original.model(x))
 
@@ -76,6 +78,7 @@ def test_a_bare_state_dict_needs_an_architecture(studio, tmp_path):
     loaded = load_model(studio, tmp_path / "weights.pt", architecture="demo.mlp", data=BLOBS)
     x = torch.randn(3, 4)
     assert torch.equal(loaded.model(x), original.model(x)) and loaded.meta == {}
+    assert (loaded.path, loaded.epoch, loaded.run_id) == (tmp_path / "weights.pt", None, None)
 
 
 def test_weights_for_other_params_do_not_fit(studio, tmp_path):

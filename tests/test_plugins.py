@@ -7,6 +7,7 @@ import re
 import sys
 import textwrap
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from dlstudio import CONTRACT_VERSION, hookimpl, hookspecs
 from dlstudio.contract import (
     REGISTRABLE,
+    CallbackSpec,
     CommandSpec,
     DatasetSpec,
     FamilySpec,
@@ -73,7 +75,7 @@ def test_the_core_is_a_plugin_like_any_other():
     registry, records = load()
     assert list(records) == ["core"]
     core = records["core"]
-    assert (core.status, core.builtin, core.version) == (LOADED, True, "1.1")
+    assert (core.status, core.builtin, core.version) == (LOADED, True, "2.0")
     assert registry.tasks.ids() == ["classification"]
     assert registry.tasks.get("classification").plugin == "core"
 
@@ -119,6 +121,45 @@ def test_a_hook_may_leave_out_the_arguments_it_does_not_use():
     assert len(registry.models) == 0
 
 
+def test_hooks_go_through_pluggy_with_the_plugins_own_ordering_and_wrappers():
+    class Plugin:
+        @hookimpl(specname="dlstudio_register_models", trylast=True)
+        def last(self, register):
+            register(model("p.last"))
+
+        @hookimpl(specname="dlstudio_register_models", tryfirst=True)
+        def first(self, register):
+            register(model("p.first"))
+
+        @hookimpl(specname="dlstudio_register_models", wrapper=True)
+        def around(self, register):
+            register(model("p.before"))
+            result = yield
+            register(model("p.after"))
+            return result
+
+    registry, records = load(("p", Plugin()))
+    assert records["p"].status == LOADED, records["p"].error
+    assert registry.models.ids() == ["p.before", "p.first", "p.last", "p.after"]
+
+
+def test_a_plugins_wrapper_wraps_only_its_own_hooks_and_fails_only_it():
+    seen = []
+
+    class Spy:
+        @hookimpl(specname="dlstudio_register_models", wrapper=True)
+        def around(self, register):
+            seen.append("spy")
+            yield
+            raise RuntimeError("the wrapper broke")
+
+    registry, records = load(("spy", Spy()), ("demo", demo_plugin))
+    assert seen == ["spy"]  # not called again for the demo plugin's models
+    assert records["spy"].status == FAILED
+    assert records["spy"].error == "hook dlstudio_register_models raised RuntimeError: the wrapper broke"
+    assert records["demo"].status == LOADED and registry.models.ids() == ["demo.mlp"]
+
+
 def test_a_hook_asking_for_an_argument_the_contract_lacks_fails_the_plugin():
     _, records = load(("greedy", plugin("greedy", models=lambda register, frobnicate: None)))
     assert records["greedy"].status == FAILED
@@ -162,9 +203,19 @@ def test_a_plugin_for_another_contract_version_fails_with_the_reason():
     future.DLSTUDIO_CONTRACT = 99
     registry, records = load(("future", future))
     assert records["future"].status == FAILED
-    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 1.1"
+    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 2.0"
     assert "future.model" not in registry.models
-    assert CONTRACT_VERSION[0] == 1
+    assert CONTRACT_VERSION[0] == 2
+
+
+def test_a_plugin_for_contract_1_loads_with_a_warning_that_points_at_the_migration():
+    old = registers("models", model("old.model"), name="old")
+    old.DLSTUDIO_CONTRACT = 1
+    registry, records = load(("old", old))
+    assert records["old"].status == LOADED and "old.model" in registry.models
+    assert records["old"].warnings == [
+        "written for plugin contract 1; dlstudio 2.0 loads it as it is, but it may need changes: see "
+        "'Migrating from contract 1' in the plugin guide"]
 
 
 def test_two_plugins_with_the_same_name_keep_the_first():
@@ -223,19 +274,94 @@ def test_validation_that_crashes_on_junk_rejects_the_item_not_the_app():
     assert registry.models.ids() == ["fine"]
 
 
-def test_an_id_taken_by_another_plugin_is_rejected_naming_the_first():
+def test_an_id_taken_by_another_plugin_is_rejected_naming_both():
     registry, records = load(("first", registers("models", model("shared.mlp"), name="first")),
                              ("second", registers("models", model("shared.mlp", title="Other"), model("own"),
                                                   name="second")))
-    assert records["second"].status == LOADED
-    assert records["second"].warnings == ["rejected model 'shared.mlp': plugin 'first' already registered that id"]
+    assert records["second"].status == LOADED and records["first"].warnings == []
+    assert records["second"].warnings == ["rejected model 'shared.mlp' of plugin 'second': plugin 'first' already "
+                                          "registered that id; one of them must choose another id"]
     assert registry.models.get("shared.mlp").plugin == "first" and registry.models.get("own").plugin == "second"
+
+
+def test_an_id_registered_twice_by_one_plugin_keeps_the_first():
+    registry, records = load(("twice", registers("models", model("twice.m"), model("twice.m", title="Again"),
+                                                 name="twice")))
+    assert records["twice"].warnings == ["rejected model 'twice.m': plugin 'twice' registers that id twice; "
+                                         "the first one is kept"]
+    assert registry.models.get("twice.m").title == "Fake model"
 
 
 def test_a_task_id_taken_by_the_core_is_rejected():
     registry, records = load(("rival", registers("tasks", TaskSpec(id="classification", title="Mine", create=print))))
-    assert records["rival"].warnings == ["rejected task 'classification': plugin 'core' already registered that id"]
+    assert records["rival"].warnings == ["rejected task 'classification': 'classification' is a built-in id of "
+                                         "plugin 'core'; choose another id"]
     assert registry.tasks.get("classification").plugin == "core"
+
+
+# One item of each kind, as a built-in plugin ("images") and a third-party one both register it.
+SAME_ID_ITEMS = {
+    "families": FamilySpec(id="images", title="Image classification"),
+    "panels": PanelSpec(id="images.train", title="Train", family="images", factory=print),
+    "models": model("images.resnet18"),
+    "datasets": DatasetSpec(id="images.digits", title="Digits", load=build),
+    "tasks": TaskSpec(id="images.task", title="A task", create=print),
+    "callbacks": CallbackSpec(id="images.callback", title="A callback", create=print),
+    "recipes": RecipeSpec(id="digits-cnn", title="Digits CNN", spec={"model": {}, "data": {}}),
+    "commands": CommandSpec(name="inspect", help="inspect", add_arguments=print, run=print),
+}
+
+
+def test_every_kind_of_item_is_covered_by_the_built_in_id_test():
+    assert set(SAME_ID_ITEMS) == set(REGISTRABLE)
+
+
+@pytest.mark.parametrize("kind", sorted(SAME_ID_ITEMS))
+def test_a_built_in_id_cannot_be_taken_by_a_plugin_whose_name_sorts_first(kind):
+    item = SAME_ID_ITEMS[kind]
+    hooks = {kind: lambda register: register(item)}
+    if kind == "panels":  # a panel needs its family
+        hooks["families"] = lambda register: register(SAME_ID_ITEMS["families"])
+    builtin = module_candidate("images", plugin("images", **hooks), builtin=True)
+    text = "help" if kind == "commands" else "title"
+    rival_item = replace(item, **{text: "Rival"})
+    rival = module_candidate("aaa", plugin("aaa", **{kind: lambda register: register(rival_item)}))
+    registry, records = load_plugins([rival, builtin])  # the rival comes first, as entry points sorted by name
+    by_name = {r.name: r for r in records}
+    assert [r.name for r in records] == ["core", "images", "aaa"]  # built-ins load first
+    assert by_name["images"].warnings == [] and by_name["aaa"].status == LOADED
+    ident = getattr(item, "id", None) or item.name
+    assert by_name["aaa"].warnings == [f"rejected {registry.catalog(kind).kind} {ident!r}: {ident!r} is a built-in "
+                                       "id of plugin 'images'; choose another id"]
+    kept = registry.catalog(kind).get(ident)
+    assert (kept.plugin, getattr(kept, text)) == ("images", getattr(item, text))
+
+
+def test_a_third_party_plugin_cannot_take_a_built_in_plugins_name():
+    impostor = module_candidate("images", registers("models", model("fake.model"), name="images"))
+    real = module_candidate("images", registers("models", model("images.real"), name="images"), builtin=True)
+    registry, records = load_plugins([impostor, real])
+    assert [(r.name, r.builtin, r.status) for r in records[1:]] == [("images", True, LOADED),
+                                                                    ("images", False, FAILED)]
+    assert records[2].error == "another plugin is already called 'images'"
+    assert registry.models.ids() == ["images.real"]
+
+
+def test_the_readme_demo_survives_a_plugin_that_registers_its_ids():
+    """The README's demo (the digits recipe on the digits dataset) still trains from the built-in parts."""
+    from dlstudio_images import plugin as images_plugin
+
+    rival = plugin("aaa", datasets=lambda register: register(DatasetSpec(id="images.digits", title="Mine",
+                                                                         load=build)),
+                   recipes=lambda register: register(RecipeSpec(id="digits-cnn", title="Mine",
+                                                                spec={"model": {"id": "x"}, "data": {"id": "y"}})))
+    registry, records = load_plugins([module_candidate("aaa", rival),
+                                      module_candidate("images", images_plugin, builtin=True)])
+    recipe = registry.recipes.get("digits-cnn")
+    assert recipe.plugin == "images"
+    assert registry.datasets.get(recipe.spec["data"]["id"]).plugin == "images"
+    assert registry.models.get(recipe.spec["model"]["id"]).plugin == "images"
+    assert len({r.name: r for r in records}["aaa"].warnings) == 2
 
 
 def test_a_panel_of_a_family_nobody_registered_is_dropped():

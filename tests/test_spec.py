@@ -60,7 +60,7 @@ def test_an_integer_is_accepted_for_a_float():
 def test_unknown_section_is_named_with_a_suggestion():
     message = error(minimal(trian={"epochs": 3}))
     assert "unknown section [trian] (did you mean 'train'?)" in message
-    assert "sections are [run], [model], [data], [train]" in message
+    assert "sections are [run], [model], [data], [task], [train]" in message
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -153,7 +153,7 @@ def test_overrides_set_values_as_toml_literals():
     ("trian.epochs=3", "--set trian.epochs: unknown section [trian] (did you mean 'train'?)"),
     ("model.params=3", "--set model.params: set one parameter at a time, e.g. model.params.NAME=VALUE"),
     ("train.params=3", "--set train.params: [train] has no key 'params'"),
-    ("train.lr.x=3", "--set train.lr.x: expected SECTION.KEY or model.params.KEY / data.params.KEY"),
+    ("train.lr.x=3", "--set train.lr.x: expected SECTION.KEY or model.params.KEY / data.params.KEY / task.params.KEY"),
     ("train.epochs", "--set 'train.epochs': expected KEY=VALUE, e.g. train.epochs=3"),
     ("train.epochs=ten", "[train] epochs: expected an integer, got 'ten'"),
     ("train.epochs=0", "[train] epochs: must be at least 1, got 0"),
@@ -217,3 +217,10 @@ def test_toml_literal_is_one_line_that_parses_back(value):
     text = toml_literal(value)
     assert "\n" not in text
     assert parse_value(text) == value
+
+
+def test_eval_every_without_steps_is_refused_not_ignored():
+    with pytest.raises(SpecError, match=r"\[train\] eval_every: only a run measured in steps"):
+        RunSpec.from_dict(minimal()).with_overrides(["train.eval_every=5"])
+    spec = RunSpec.from_dict(minimal()).with_overrides(["train.steps=50", "train.eval_every=5"])
+    assert (spec.train.steps, spec.train.eval_every) == (50, 5)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         Callback,
         Checkpoint,
         EarlyStopping,
+        EveryNSteps,
         LRScheduler,
         WeightNorms,
     )
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
     from dlstudio.engine.data import make_batches
     from dlstudio.engine.devices import DeviceInfo, list_devices, resolve_device
     from dlstudio.engine.loop import FitState, NonFiniteLoss, fit
+    from dlstudio.engine.optim import build_optimizer, build_scheduler
     from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
     from dlstudio.engine.seed import seed_everything
+    from dlstudio.engine.step import Stepper
     from dlstudio.engine.task import StepResult, Task, TaskContext
 
 _WHERE = {
@@ -37,6 +40,8 @@ _WHERE = {
     "LogMessage": "records", "Record": "records",
     "seed_everything": "seed",
     "StepResult": "task", "Task": "task", "TaskContext": "task",
+    "Stepper": "step", "EveryNSteps": "callbacks",
+    "build_optimizer": "optim", "build_scheduler": "optim",
 }
 
 
@@ -63,6 +68,7 @@ __all__ = [
     "DeviceInfo",
     "EarlyStopping",
     "EpochEnd",
+    "EveryNSteps",
     "FitEnded",
     "FitStarted",
     "FitState",
@@ -72,9 +78,12 @@ __all__ = [
     "Record",
     "RunControl",
     "StepResult",
+    "Stepper",
     "Task",
     "TaskContext",
     "WeightNorms",
+    "build_optimizer",
+    "build_scheduler",
     "fit",
     "list_devices",
     "make_batches",

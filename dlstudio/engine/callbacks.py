@@ -19,7 +19,19 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """No-op base; override what you need."""
+    """No-op base; override what you need. Events, in order:
+
+    - ``on_fit_start(state)``: once, before the first period (``state.epoch``: the periods already done).
+    - ``on_epoch_start(state)``: before each period (an epoch, or ``period_steps`` steps).
+    - ``on_train_batch_end(state)``: after each training step; ``state.batch`` is the batch as the data
+      gave it, ``state.output`` the task's :class:`StepResult`, ``state.step`` the steps so far.
+    - ``on_evaluate(state, metrics)``: at each period's end, after validation (if any): add metrics of
+      your own to the dict (a pluggable validation: samples scored, a FID, a held-out perplexity).
+    - ``on_epoch_end(state, record)``: with the period's :class:`EpochEnd`.
+    - ``on_exception(state, exc)``: an error other than a cancel or a non-finite loss ended the run.
+    - ``on_fit_end(state, status)``: always, last; status is completed, stopped, cancelled, failed or
+      interrupted (the caller stopped iterating).
+    """
 
     def on_fit_start(self, state: FitState) -> None: ...
 
@@ -27,9 +39,26 @@ class Callback:
 
     def on_train_batch_end(self, state: FitState) -> None: ...
 
+    def on_evaluate(self, state: FitState, metrics: dict[str, float]) -> None: ...
+
     def on_epoch_end(self, state: FitState, record: EpochEnd) -> None: ...
 
+    def on_exception(self, state: FitState, exc: BaseException) -> None: ...
+
     def on_fit_end(self, state: FitState, status: str) -> None: ...
+
+
+class EveryNSteps(Callback):
+    """Call ``fn(state)`` after every ``n`` training steps (counted over the whole run)."""
+
+    def __init__(self, n: int, fn: Callable[[FitState], None]) -> None:
+        if n < 1:
+            raise ValueError(f"EveryNSteps needs n >= 1, got {n}")
+        self.n, self.fn = n, fn
+
+    def on_train_batch_end(self, state: FitState) -> None:
+        if state.step % self.n == 0:
+            self.fn(state)
 
 
 class EarlyStopping(Callback):
@@ -79,7 +108,7 @@ class LRScheduler(Callback):
             return
         if self.needs_metric:
             name, mode = monitored_metric(state.task, record.metrics)
-            if name not in record.metrics:
+            if not name or name not in record.metrics:
                 state.log(f"the LR schedule needs the metric {name!r}, which this task does not report", "warning")
                 return
             _match_mode(self.scheduler, mode)

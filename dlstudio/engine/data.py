@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, TensorDataset
 
 
 class TensorBatches:
@@ -41,25 +42,35 @@ class TensorBatches:
 
 def make_batches(
     dataset: Dataset,
-    batch_size: int,
+    batch_size: int | None,
     *,
     shuffle: bool,
     seed: int = 0,
     num_workers: int = 0,
     pin_memory: bool = False,
+    sampler: Sampler | None = None,
+    collate: Callable[[list], Any] | None = None,
 ) -> TensorBatches | DataLoader:
     """An iterable of batches over ``dataset``, reproducible for a given seed.
+
+    ``batch_size=None``: the dataset's items are whole batches already (a stream of windows), passed
+    through as they are. An :class:`IterableDataset` is never shuffled (it has no indices); a ``sampler``
+    draws the order instead of ``shuffle``.
 
     Shuffling draws from torch's global RNG (seeded by the run, and saved with each checkpoint) rather
     than a private generator, so a resumed run continues with the same batch order as an uninterrupted
     one instead of repeating epoch 1's. ``seed`` is kept for callers; seed the global RNG with it.
     """
-    if isinstance(dataset, TensorDataset) and num_workers == 0:
+    iterable = isinstance(dataset, IterableDataset)
+    if (isinstance(dataset, TensorDataset) and num_workers == 0 and batch_size is not None and sampler is None
+            and collate is None):
         return TensorBatches(dataset, batch_size, shuffle)
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and not iterable and sampler is None,
+        sampler=sampler,
+        collate_fn=collate,
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,

@@ -1,8 +1,12 @@
-"""The training loop: epochs of train/valid phases over a :class:`~dlstudio.engine.task.Task`.
+"""The training loop: periods of training (and optional validation) over a :class:`~dlstudio.engine.task.Task`.
 
 ``fit`` is a generator of progress records. The caller drives it (a CLI progress bar, a Qt worker, a
 test) and decides what to do with each record; callbacks hook in at a handful of points; a
 :class:`~dlstudio.engine.control.RunControl` pauses or cancels between batches.
+
+A run is measured in epochs (a period is one pass over the training data) or in steps (a period is
+``period_steps`` optimisation steps, drawn from the data pass after pass, or from a stream that never
+ends). Each period ends with validation when there is validation data, then an :class:`EpochEnd`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +22,7 @@ import torch
 from dlstudio.engine.callbacks import Callback
 from dlstudio.engine.control import Cancelled, RunControl
 from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
-from dlstudio.engine.task import Task, monitored_metric
+from dlstudio.engine.task import StepResult, Task, monitored_metric
 
 
 class NonFiniteLoss(Exception):
@@ -31,6 +34,7 @@ class FitState:
     """Shared between the loop and its callbacks."""
 
     task: Task
+    #: Periods in the run (epochs, or periods of steps).
     epochs: int
     epoch: int = 0
     history: list[EpochEnd] = field(default_factory=list)
@@ -42,6 +46,23 @@ class FitState:
     messages: list[LogMessage] = field(default_factory=list)
     #: Metric the best epoch is judged by (the task's monitor, or train_loss without validation data).
     monitor: str = ""
+    #: Optimisation steps since the run began (a resumed run counts on).
+    step: int = 0
+    #: "epoch" or "step": what the run is measured in; ``total_steps`` for the latter.
+    unit: str = "epoch"
+    total_steps: int = 0
+    #: "train" or "valid" while a phase runs.
+    phase: str = ""
+    #: The last training batch (as the data gave it) and what the step made of it, for
+    #: ``on_train_batch_end``; both are None outside it.
+    batch: Any = None
+    output: StepResult | None = None
+    #: Where a run measured in steps stands in its data: the pass (1, 2, ...), the batches taken from it,
+    #: and torch's RNG state as the pass began (it drew the pass's order). Saved with checkpoints, so a
+    #: resume mid-pass replays the same order and skips what was taken.
+    data_pass: int = 0
+    pass_taken: int = 0
+    pass_rng: Any = None
 
     def log(self, text: str, level: str = "info") -> None:
         self.messages.append(LogMessage(text, level))
@@ -62,46 +83,73 @@ def fit(
     train_batches: Iterable[Any],
     valid_batches: Iterable[Any] | None = None,
     *,
-    epochs: int,
+    epochs: int = 1,
+    steps: int = 0,
+    period_steps: int = 0,
     start_epoch: int = 0,
     callbacks: Sequence[Callback] = (),
     control: RunControl | None = None,
     report_interval: float = 0.1,
     state: FitState | None = None,
 ) -> Iterator[Record]:
-    """Train ``task`` for epochs ``start_epoch+1 .. epochs``, yielding progress records.
+    """Train ``task`` for periods ``start_epoch+1 ..``, yielding progress records.
 
-    ``report_interval`` bounds how often a :class:`BatchEnd` is yielded (and the loss synced to the
-    host), so reporting costs the same whatever the batch rate.
+    With ``steps`` > 0 the run is measured in steps: periods of ``period_steps`` steps (the last one
+    shorter), ``epochs`` ignored. ``report_interval`` bounds how often a :class:`BatchEnd` is yielded
+    (and the loss synced to the host), so reporting costs the same whatever the batch rate.
+
+    Every callback's ``on_fit_end`` is called however the run ends; an exception other than a cancel or
+    a non-finite loss is passed to ``on_exception`` first, then raised.
     """
     control = control or RunControl()
+    train_length = _length(train_batches)
+    if steps > 0:
+        period_steps = period_steps or train_length or 100
+        epochs = math.ceil(steps / period_steps)
     state = state or FitState(task=task, epochs=epochs)
-    state.epoch = start_epoch  # where the run stands when it starts (a resumed one: its last epoch)
-    yield FitStarted(epochs, start_epoch, _length(train_batches), _length(valid_batches))
-    for cb in callbacks:
-        cb.on_fit_start(state)
+    state.epochs = epochs
+    state.unit, state.total_steps = ("step", steps) if steps > 0 else ("epoch", 0)
+    state.epoch = start_epoch  # where the run stands when it starts (a resumed one: its last period)
+    # Steps so far: a resumed run's state may carry them (a stream's epochs have no fixed length).
+    state.step = state.step or (start_epoch * period_steps if steps > 0 else start_epoch * train_length)
+    yield FitStarted(epochs, start_epoch, period_steps if steps > 0 else train_length, _length(valid_batches),
+                     unit=state.unit, total_steps=steps if steps > 0 else 0,
+                     period_steps=period_steps if steps > 0 else 0)
     status, message = "completed", ""
     try:
+        for cb in callbacks:
+            cb.on_fit_start(state)
+        stream = _Passes(task, train_batches, state) if steps > 0 else None
         for epoch in range(start_epoch + 1, epochs + 1):
             state.epoch = epoch
             for cb in callbacks:
                 cb.on_epoch_start(state)
             started = time.perf_counter()
-            metrics: dict[str, float] = {}
-            phases = [("train", train_batches)] + ([("valid", valid_batches)] if valid_batches else [])
-            for phase, batches in phases:
-                summary = yield from _run_phase(
-                    task, phase, batches, state, callbacks, control, report_interval
-                )
-                metrics.update({f"{phase}_{name}": value for name, value in summary.items()})
-            if task.lr is not None:
-                metrics["lr"] = task.lr
+            if stream is not None:
+                budget = min(period_steps, steps - (epoch - 1) * period_steps)
+                batches: Iterable[Any] = stream.take(budget, epoch)
+                length = budget
+            else:
+                task.start_epoch(epoch, "train")
+                batches, length = train_batches, train_length
+            summary = yield from _run_phase(task, "train", batches, length, state, callbacks, control,
+                                            report_interval)
+            metrics = {f"train_{name}": value for name, value in summary.items()}
+            if valid_batches is not None:
+                task.start_epoch(epoch, "valid")
+                summary = yield from _run_phase(task, "valid", valid_batches, _length(valid_batches), state,
+                                                callbacks, control, report_interval)
+                metrics.update({f"valid_{name}": value for name, value in summary.items()})
+            metrics.update(task.learning_rates())
+            for cb in callbacks:
+                cb.on_evaluate(state, metrics)
             state.monitor, mode = monitored_metric(task, metrics)
-            monitored = metrics.get(state.monitor, math.nan)
-            is_best = state.improved(monitored, mode)
-            if is_best:
-                state.best_epoch, state.best_value = epoch, monitored
-            record = EpochEnd(epoch, epochs, metrics, time.perf_counter() - started, is_best)
+            is_best = False
+            if state.monitor:
+                is_best = state.improved(metrics.get(state.monitor, math.nan), mode)
+                if is_best:
+                    state.best_epoch, state.best_value = epoch, metrics[state.monitor]
+            record = EpochEnd(epoch, epochs, metrics, time.perf_counter() - started, is_best, step=state.step)
             state.history.append(record)
             for cb in callbacks:
                 cb.on_epoch_end(state, record)
@@ -111,34 +159,110 @@ def fit(
                 status, message = "stopped", state.stop_reason
                 break
     except Cancelled:
-        status, message = "cancelled", f"cancelled during epoch {state.epoch}"
+        status, message = "cancelled", f"cancelled during {state.unit} {_position(state)}"
     except NonFiniteLoss as exc:
         status, message = "failed", str(exc)
-    for cb in callbacks:
-        cb.on_fit_end(state, status)
+    except GeneratorExit:  # the caller stopped iterating: no more records may be yielded
+        _end_callbacks(state, callbacks, "interrupted")
+        raise
+    except BaseException as exc:
+        problems = [_call(cb.on_exception, state, exc) for cb in callbacks]
+        problems += _end_callbacks(state, callbacks, "failed")
+        for problem in filter(None, problems):  # the run's own error surfaces; the callbacks' are noted on it
+            exc.add_note(problem)
+        raise
+    problems = _end_callbacks(state, callbacks, status)
     yield from _drain(state)
+    if problems:  # every callback was ended; then the first one's failure fails the run, loudly
+        raise CallbackError("; ".join(problems))
     yield FitEnded(status, message, state.best_epoch, state.best_value, state.monitor or task.monitor)
+
+
+class CallbackError(RuntimeError):
+    """A callback failed as the run ended (every callback was still given ``on_fit_end``)."""
+
+
+def _end_callbacks(state: FitState, callbacks: Sequence[Callback], status: str) -> list[str]:
+    """``on_fit_end`` of every callback, whichever of them fails; the failures, described."""
+    state.phase, state.batch, state.output = "", None, None
+    return [problem for cb in callbacks if (problem := _call(cb.on_fit_end, state, status))]
+
+
+def _call(fn: Any, *args: Any) -> str:
+    try:
+        fn(*args)
+    except Exception as exc:
+        return f"{getattr(fn, '__qualname__', fn)} raised {type(exc).__name__}: {exc}"
+    return ""
+
+
+def _position(state: FitState) -> str:
+    return str(state.step) if state.unit == "step" else str(state.epoch)
+
+
+class _Passes:
+    """Training batches for a run measured in steps: pass after pass over the data (the task's
+    ``start_epoch`` before each pass), or one endless stream. Its position is kept on the state."""
+
+    def __init__(self, task: Task, batches: Iterable[Any], state: FitState) -> None:
+        self.task, self.batches, self.state = task, batches, state
+        self._iterator: Iterator[Any] | None = None
+        if state.pass_taken and state.pass_rng is not None:
+            self._replay()
+
+    def _replay(self) -> None:
+        """Resume mid-pass: the pass's order is drawn again from the RNG state it began with, and the
+        batches already taken are skipped; the RNG then continues from where the run left it."""
+        now = torch.get_rng_state()
+        torch.set_rng_state(self.state.pass_rng)  # as in take(): start_epoch, then the first batch draws
+        self.task.start_epoch(self.state.data_pass, "train")
+        self._iterator = iter(self.batches)
+        for _ in range(self.state.pass_taken):
+            next(self._iterator)
+        torch.set_rng_state(now)
+
+    def take(self, count: int, epoch: int) -> Iterator[Any]:
+        state = self.state
+        taken, fresh = 0, False
+        while taken < count:
+            if self._iterator is None:
+                state.data_pass += 1
+                state.pass_taken = 0
+                state.pass_rng = torch.get_rng_state()
+                self.task.start_epoch(state.data_pass, "train")
+                self._iterator, fresh = iter(self.batches), True
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if fresh:
+                    raise NonFiniteLoss("the training data yielded no batches") from None
+                continue
+            fresh = False
+            taken += 1
+            state.pass_taken += 1
+            yield batch
 
 
 def _run_phase(
     task: Task,
     phase: str,
     batches: Iterable[Any],
+    total: int,
     state: FitState,
     callbacks: Sequence[Callback],
     control: RunControl,
     report_interval: float,
 ) -> Iterator[Record]:
     training = phase == "train"
+    state.phase = phase
     task.model.train(training)
-    task.start_epoch(state.epoch, phase)
     step = task.train_step if training else task.eval_step
-    total = _length(batches)
     sums: dict[str, Any] = {}
     count = 0
     last_report = time.perf_counter()
     index = 0
-    with nullcontext() if training else torch.no_grad():
+    with torch.enable_grad() if training else torch.no_grad():
         for index, batch in enumerate(batches, 1):
             control.check()
             result = step(batch)
@@ -146,16 +270,24 @@ def _run_phase(
             for name, value in result.sums.items():
                 sums[name] = sums[name] + value if name in sums else value
             if training:
-                for cb in callbacks:
-                    cb.on_train_batch_end(state)
+                state.step += 1
+                if callbacks:
+                    state.batch, state.output = batch, result
+                    for cb in callbacks:
+                        cb.on_train_batch_end(state)
+                    state.batch = state.output = None
             now = time.perf_counter()
             if now - last_report >= report_interval or index == total:
                 last_report = now
                 loss = _finite_loss(sums, count, state.epoch, phase, index)
-                yield BatchEnd(state.epoch, phase, index, total or index, loss)
+                yield BatchEnd(state.epoch, phase, index, total, loss, step=state.step)
+    state.phase = ""
     if count == 0:
-        raise NonFiniteLoss(f"the {phase} data yielded no batches in epoch {state.epoch}")
+        raise NonFiniteLoss(f"the {phase} data yielded no batches in {state.unit} {_position(state)}")
     _finite_loss(sums, count, state.epoch, phase, index)
+    if total == 0:  # a stream of unknown length: report its end
+        yield BatchEnd(state.epoch, phase, index, index, _finite_loss(sums, count, state.epoch, phase, index),
+                       step=state.step)
     return task.summarize({name: float(value) for name, value in sums.items()}, count)
 
 
@@ -175,6 +307,7 @@ def _drain(state: FitState) -> Iterator[LogMessage]:
 
 
 def _length(batches: Iterable[Any] | None) -> int:
+    """Batches in one pass; 0 when unknown (an iterable dataset, a stream)."""
     try:
         return len(batches)  # type: ignore[arg-type]
     except TypeError:

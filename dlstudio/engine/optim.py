@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
 from dlstudio.engine.callbacks import LRScheduler
-
-if TYPE_CHECKING:
-    from dlstudio.spec import TrainSection
-
 from dlstudio.engine.names import OPTIMIZERS, SCHEDULERS
+
+
+class TrainSettings(Protocol):
+    """The [train] settings the builders read (a run spec's ``TrainSection`` has them all)."""
+
+    epochs: int
+    optimizer: str
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    scheduler: str
+    step_size: int
+    gamma: float
+    milestones: list[int]
+    plateau_patience: int
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "build_scheduler"]
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSection) -> torch.optim.Optimizer:
+def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSettings) -> torch.optim.Optimizer:
     """The optimiser the spec names, over ``params`` (pass only trainable ones for frozen layers)."""
     params = [p for p in params if p.requires_grad]
     if not params:
@@ -35,11 +47,19 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSection) -
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, train: TrainSection, steps_per_epoch: int
+    optimizer: torch.optim.Optimizer, train: TrainSettings, steps_per_epoch: int | None,
+    *, periods: int | None = None, total_steps: int | None = None,
 ) -> LRScheduler | None:
-    """A callback stepping the spec's LR schedule, or None for a constant LR."""
+    """A callback stepping the spec's LR schedule over ``optimizer``, or None for a constant LR.
+
+    Per-epoch schedules step once per period (``periods`` of them; by default ``train.epochs``);
+    one-cycle steps every batch, over ``total_steps`` (by default epochs × steps per epoch).
+    """
     sched = torch.optim.lr_scheduler
     name = train.scheduler
+    periods = periods or train.epochs
+    if total_steps is None and steps_per_epoch:
+        total_steps = periods * steps_per_epoch
     if name == "none":
         return None
     if name == "step":
@@ -54,10 +74,11 @@ def build_scheduler(
             needs_metric=True,
         )
     if name == "cosine":
-        return LRScheduler(sched.CosineAnnealingLR(optimizer, T_max=max(1, train.epochs)))
+        return LRScheduler(sched.CosineAnnealingLR(optimizer, T_max=max(1, periods)))
     if name == "onecycle":
-        return LRScheduler(
-            sched.OneCycleLR(optimizer, max_lr=train.lr, total_steps=max(1, train.epochs * steps_per_epoch)),
-            per_batch=True,
-        )
+        if not total_steps:
+            raise ValueError("the one-cycle schedule needs to know the run's length in steps: the training data "
+                             "has no length, so measure the run in steps ([train] steps)")
+        return LRScheduler(sched.OneCycleLR(optimizer, max_lr=train.lr, total_steps=max(1, total_steps)),
+                           per_batch=True)
     raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")

@@ -11,10 +11,19 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FitStarted:
+    """A run's length. Measured in epochs, a period is one epoch; measured in steps (``unit="step"``),
+    a period is ``period_steps`` optimisation steps, and ``epochs`` counts periods."""
+
     epochs: int
     start_epoch: int
+    #: Batches per training period (0: unknown, e.g. a stream without a length).
     train_batches: int
     valid_batches: int
+    #: "epoch" or "step": what the user asked the run to be measured in.
+    unit: str = "epoch"
+    #: In a run measured in steps: the steps in all and per period; 0 otherwise.
+    total_steps: int = 0
+    period_steps: int = 0
     kind: str = "fit_started"
 
 
@@ -25,9 +34,12 @@ class BatchEnd:
     epoch: int
     phase: str  # "train" or "valid"
     batch: int
+    #: Batches in this phase of the period (0: unknown).
     batches: int
     #: Running mean loss of the phase so far.
     loss: float
+    #: Optimisation steps taken since the run began (training batches; a resumed run counts on).
+    step: int = 0
     kind: str = "batch_end"
 
 
@@ -40,6 +52,8 @@ class EpochEnd:
     seconds: float
     #: True when the monitored metric improved on every earlier epoch.
     is_best: bool = False
+    #: Optimisation steps taken since the run began.
+    step: int = 0
     kind: str = "epoch_end"
 
 

@@ -1,132 +1,336 @@
-"""Forms built from parameter defaults: the widget follows the default's type (and its choices)."""
+"""Forms built from parameter declarations (:mod:`dlstudio.params`): the widget follows the default's type,
+its choices, range and kind; the whole form is validated at once, each problem naming its field."""
 
 from __future__ import annotations
 
-import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from dlstudio.gui.fields import (  # noqa: F401 - re-exported: plugins' panels import them from here
+    ERROR_STYLE,
+    INT_RANGE,
+    INVALID_STYLE,
+    ChoiceBox,
+    NoWheelComboBox,
+    NoWheelSpinBox,
+    PathEdit,
+    tooltip,
+)
+from dlstudio.gui.train_fields import BASIC_TRAIN_KEYS, TRAIN_HELP, train_form_parts  # noqa: F401 - re-exported
+from dlstudio.params import (
+    Param,
+    choice_problem,
+    describe,
+    param_defaults,
+    param_title,
+    range_problem,
+    resolve_choices,
+)
 from dlstudio.spec import SpecError, toml_literal
-
-_INT_RANGE = (-(2**31) + 1, 2**31 - 1)
-
-
-def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
 
 
 class ParamForm(QWidget):
-    """One row per parameter. ``values()`` returns typed values or raises SpecError naming the key."""
+    """One row per parameter. ``values()`` returns typed values or raises SpecError naming the fields;
+    ``validate()`` lists every problem at once and marks the fields at fault."""
 
     changed = Signal()
 
-    def __init__(self, defaults: Mapping[str, Any], choices: Mapping[str, list] | None = None,
+    def __init__(self, defaults: Mapping[str, Any], choices: Mapping[str, Any] | None = None,
                  help_texts: Mapping[str, str] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.defaults = dict(defaults)
+        self.params = describe(defaults, choices)
+        #: The plain default of each parameter.
+        self.defaults = param_defaults(defaults)
         self.choices = dict(choices or {})
         self._widgets: dict[str, QWidget] = {}
+        self._errors: dict[str, QLabel] = {}
+        self._buttons: dict[str, QPushButton] = {}
+        self._options: dict[str, list] = {}
+        self._choice_errors: dict[str, str] = {}
+        self._marked: dict[str, str] = {}
+        self._refreshing = False
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        for key, default in self.defaults.items():
-            widget = self._make(key, default)
-            widget.setObjectName(f"param_{key}")
-            if help_texts and key in help_texts:
-                widget.setToolTip(help_texts[key])
-            self._widgets[key] = widget
-            layout.addRow(_label(key), widget)
-        self.set_values(self.defaults)
+        for key, param in self.params.items():
+            tip = tooltip(key, param, (help_texts or {}).get(key, ""))
+            label = QLabel(param_title(key, param))
+            label.setToolTip(tip)
+            layout.addRow(label, self._row(key, param, tip))
+        for key, param in self.params.items():
+            if not callable(param.choices):
+                self._set(key, param.default)
+        self._refresh_choices()
 
-    def _make(self, key: str, default: Any) -> QWidget:
-        if key in self.choices:
-            box = QComboBox()
-            for option in self.choices[key]:
-                box.addItem(str(option), option)
-            box.currentIndexChanged.connect(self.changed)
+    # -- building ----------------------------------------------------------------------------------
+    def _row(self, key: str, param: Param, tip: str) -> QWidget:
+        widget = self._make(key, param)
+        widget.setObjectName(f"param_{key}")
+        widget.setToolTip(tip)
+        self._widgets[key] = widget
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(widget, 1)
+        if param.unit:
+            line.addWidget(QLabel(param.unit))
+        if param.kind:
+            button = QPushButton("Browse…")
+            button.setToolTip(f"Choose the {param.kind}")
+            button.clicked.connect(lambda _=False, k=key: self.browse(k))
+            self._buttons[key] = button
+            line.addWidget(button)
+        error = QLabel(wordWrap=True)
+        error.setStyleSheet(ERROR_STYLE)
+        error.hide()
+        self._errors[key] = error
+        row = QWidget()
+        column = QVBoxLayout(row)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addLayout(line)
+        column.addWidget(error)
+        return row
+
+    def _make(self, key: str, param: Param) -> QWidget:
+        default = param.default
+
+        def on_change(*_: Any) -> None:
+            self._field_changed(key)
+
+        if param.choices is not None:
+            box = ChoiceBox()
+            if not callable(param.choices):
+                box.set_options(list(param.choices), default)
+            box.currentIndexChanged.connect(on_change)
             return box
         if isinstance(default, bool):
             check = QCheckBox()
-            check.toggled.connect(self.changed)
+            check.toggled.connect(on_change)
             return check
         if isinstance(default, int):
-            spin = QSpinBox()
-            spin.setRange(*_INT_RANGE)
-            spin.valueChanged.connect(self.changed)
+            spin = NoWheelSpinBox()
+            low = INT_RANGE[0] if param.minimum is None else max(INT_RANGE[0], math.ceil(param.minimum))
+            high = INT_RANGE[1] if param.maximum is None else min(INT_RANGE[1], math.floor(param.maximum))
+            spin.setRange(low, high)
+            spin.valueChanged.connect(on_change)
             return spin
-        edit = QLineEdit()
+        edit = PathEdit(param.kind) if param.kind else QLineEdit()
         if isinstance(default, float):
             edit.setValidator(QDoubleValidator())
-        edit.textChanged.connect(self.changed)
+        edit.textChanged.connect(on_change)
         return edit
 
+    # -- public ------------------------------------------------------------------------------------
     def widget(self, key: str) -> QWidget:
+        """The field of ``key`` (a QLineEdit for a path; its Browse button is :meth:`browse_button`)."""
         return self._widgets[key]
 
-    def values(self) -> dict[str, Any]:
-        return {key: self._read(key, widget) for key, widget in self._widgets.items()}
+    def browse_button(self, key: str) -> QPushButton:
+        return self._buttons[key]
 
-    def _read(self, key: str, widget: QWidget) -> Any:
-        default = self.defaults[key]
-        if isinstance(widget, QComboBox):
-            return widget.currentData()
+    def error_text(self, key: str) -> str:
+        """What is shown under the field of ``key`` (a problem, or why its choices could not be listed)."""
+        label = self._errors[key]
+        return label.text() if not label.isHidden() else ""
+
+    def is_marked(self, key: str) -> bool:
+        """Whether the last :meth:`validate` marked the field of ``key`` as invalid."""
+        return key in self._marked
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter's value, typed; raises SpecError listing every problem, one line each."""
+        values, problems = self._check()
+        if problems:
+            raise SpecError("\n".join(self._line(key, text) for key, text in problems.items()))
+        return values
+
+    def problems(self) -> list[str]:
+        """Every problem of the form, one per field at fault, each naming it ("Dropout: 1.5 is above ...")."""
+        return [self._line(key, text) for key, text in self._check()[1].items()]
+
+    def validate(self) -> list[str]:
+        """:meth:`problems`, with the fields at fault marked and their problem shown under them."""
+        self._refresh_choices()
+        problems = self._check()[1]
+        for key in list(self._marked):
+            if key not in problems:
+                self._unmark(key)
+        for key, text in problems.items():
+            self._marked[key] = text
+            self._widgets[key].setStyleSheet(INVALID_STYLE)
+            self._show_error(key)
+        return [self._line(key, text) for key, text in problems.items()]
+
+    def set_values(self, values: Mapping[str, Any]) -> None:
+        """Show ``values`` (unknown keys are ignored); callable choices are listed again afterwards."""
+        for key, value in values.items():
+            if key in self._widgets:
+                self._set(key, value)
+                self._unmark(key)
+        self._refresh_choices()
+        self.changed.emit()
+
+    def browse(self, key: str) -> None:
+        """Choose the file or folder of ``key`` with a dialog."""
+        param, edit = self.params[key], self._widgets[key]
+        title = param_title(key, param)
+        if param.kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, title, edit.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, edit.text(), param.file_filter)
+        if path:
+            edit.setText(path)
+
+    # -- reading and writing -----------------------------------------------------------------------
+    def _line(self, key: str, text: str) -> str:
+        return f"{param_title(key, self.params[key])}: {text}"
+
+    def _check(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for key, param in self.params.items():
+            value, problem = self._read(key)
+            if not problem:
+                problem = range_problem(param, value)
+            if not problem and callable(param.choices) and self._choice_errors.get(key):
+                problem = f"the choices could not be listed: {self._choice_errors[key]}"
+            elif not problem and param.choices is not None:
+                options = self._options.get(key, []) if callable(param.choices) else list(param.choices)
+                problem = "nothing to choose from" if value is None else choice_problem(value, options)
+            values[key] = value
+            if problem:
+                problems[key] = problem
+        return values, problems
+
+    def _read(self, key: str) -> tuple[Any, str]:
+        widget, default = self._widgets[key], self.params[key].default
+        if isinstance(widget, ChoiceBox):
+            return widget.current_value(), ""
         if isinstance(widget, QCheckBox):
-            return widget.isChecked()
+            return widget.isChecked(), ""
         if isinstance(widget, QSpinBox):
-            return widget.value()
+            return widget.value(), ""
         text = widget.text().strip()
         if isinstance(default, str):
-            return text
+            return text, ""
         try:
             if isinstance(default, float):
-                return float(text)
+                return float(text), ""
             value = tomllib.loads(f"v = {text or toml_literal(default)}")["v"]
         except (ValueError, tomllib.TOMLDecodeError):
             example = toml_literal(default)
             kind = "a number" if isinstance(default, float) else f"a {type(default).__name__} like {example}"
-            raise SpecError(f"{_label(key)}: {text!r} is not {kind}") from None
+            return None, f"{text!r} is not {kind}"
         if not isinstance(value, type(default)):
-            raise SpecError(f"{_label(key)}: expected a {type(default).__name__}, got {text!r}")
-        return value
+            return None, f"expected a {type(default).__name__}, got {text!r}"
+        return value, ""
 
-    def set_values(self, values: Mapping[str, Any]) -> None:
-        for key, value in values.items():
-            widget = self._widgets.get(key)
-            if widget is None:
-                continue
-            widget.blockSignals(True)
-            if isinstance(widget, QComboBox):
-                index = widget.findData(value)
-                widget.setCurrentIndex(max(index, 0))
-            elif isinstance(widget, QCheckBox):
-                widget.setChecked(bool(value))
-            elif isinstance(widget, QSpinBox):
-                widget.setValue(int(value))
-            elif isinstance(value, str):
-                widget.setText(value)
-            elif isinstance(value, float):
-                widget.setText(repr(value))
-            else:
-                widget.setText(toml_literal(value))
-            widget.blockSignals(False)
+    def _set(self, key: str, value: Any) -> None:
+        widget = self._widgets[key]
+        widget.blockSignals(True)
+        if isinstance(widget, ChoiceBox):
+            widget.choose(value)
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QSpinBox):
+            widget.setValue(int(value))
+        elif isinstance(value, str):
+            widget.setText(value)
+        elif isinstance(value, float):
+            widget.setText(repr(value))
+        else:
+            widget.setText(toml_literal(value))
+        widget.blockSignals(False)
+
+    # -- reactions ---------------------------------------------------------------------------------
+    def _field_changed(self, key: str) -> None:
+        if self._refreshing:
+            return
+        self._unmark(key)
+        self._refresh_choices(skip=key)
         self.changed.emit()
 
+    def _refresh_choices(self, skip: str = "") -> None:
+        """List callable choices again from the other fields' values (unreadable ones count as defaults)."""
+        dependent = [k for k, p in self.params.items() if callable(p.choices) and k != skip]
+        if not dependent:
+            return
+        current = {}
+        for key, param in self.params.items():
+            value, problem = self._read(key)
+            current[key] = param.default if problem or value is None else value
+        self._refreshing = True
+        try:
+            for key in dependent:
+                param, box = self.params[key], self._widgets[key]
+                wanted = box.current_value() if box.count() else param.default
+                try:
+                    options, error = resolve_choices(param, current), ""
+                except Exception as exc:  # a plugin's function: whatever it raises is shown under the field
+                    options, error = [], f"{type(exc).__name__}: {exc}"
+                if wanted == param.default and wanted not in options and options:
+                    wanted = options[0]  # the default was a placeholder ("" before a file is chosen)
+                self._options[key], self._choice_errors[key] = options, error
+                box.set_options(options, wanted)
+                self._unmark(key)  # listed again: what was marked may no longer hold
+                self._show_error(key)
+        finally:
+            self._refreshing = False
+
+    def _unmark(self, key: str) -> None:
+        if self._marked.pop(key, None) is not None:
+            self._widgets[key].setStyleSheet("")
+            self._show_error(key)
+
+    def _show_error(self, key: str) -> None:
+        text = self._marked.get(key) or (
+            f"the choices could not be listed: {self._choice_errors[key]}" if self._choice_errors.get(key) else "")
+        self._errors[key].setText(text[:1].upper() + text[1:])
+        self._errors[key].setVisible(bool(text))
+
+
+def unshowable(where: str, owner: str, values: Mapping[str, Any], defaults: Mapping[str, Any],
+               choices: Mapping[str, Any] | None = None) -> list[str]:
+    """Why a :class:`ParamForm` of these parameters could not show ``values`` as they are: a key it has
+    no field for, a value of another type, a whole number outside its spin box's range."""
+    params = describe(defaults, choices)
+    out = []
+    for key, value in values.items():
+        param = params.get(key)
+        if param is None:
+            out.append(f"[{where}] {key}: {owner} has no such parameter")
+            continue
+        expected = type(param.default)
+        fits = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        fits = fits or (expected is float and isinstance(value, int) and not isinstance(value, bool))
+        if not fits:
+            out.append(f"[{where}] {key}: expected a {expected.__name__}, got {value!r}")
+        elif expected is int and param.choices is None:
+            problem = range_problem(param, value)
+            if not problem and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+                problem = f"{value} is too large"
+            if problem:
+                out.append(f"[{where}] {key}: {problem} (the field cannot show it)")
+    return out
+
+
+# -- the [train] section -----------------------------------------------------------------------------
 
 #: The [train] keys shown up front; the rest go under "Advanced".
-BASIC_TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "scheduler")
-
-
-def train_form_parts() -> tuple[dict[str, Any], dict[str, Any], dict[str, list]]:
-    """Defaults of [train] split into basic and advanced, and the choices of its enumerated keys."""
-    from dlstudio.engine.optim import OPTIMIZERS, SCHEDULERS
-    from dlstudio.spec import TrainSection
-
-    defaults = dataclasses.asdict(TrainSection())
-    basic = {k: defaults[k] for k in BASIC_TRAIN_KEYS}
-    advanced = {k: v for k, v in defaults.items() if k not in basic}
-    return basic, advanced, {"optimizer": list(OPTIMIZERS), "scheduler": list(SCHEDULERS)}

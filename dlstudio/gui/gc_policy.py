@@ -35,6 +35,7 @@ def collect_on_gui_thread() -> object:
         from pyqtgraph.util.garbage_collector import GarbageCollector
 
         _collector = GarbageCollector(interval=INTERVAL_S)
+    gc.disable()  # again: something may have turned it back on since
     return _collector
 
 

@@ -1,4 +1,5 @@
-"""A generic training panel: recipe, model, data and [train] settings as forms; Start; export/import spec.
+"""A generic training panel: recipe, model, data, task and [train] settings as forms; Start (which lists every
+problem of the form at once); export/import spec.
 
 Plugins use it as their Train page (or embed it); it is also what "clone" fills from a run's spec.
 """
@@ -10,7 +11,6 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -19,30 +19,29 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QCollapsible
 
 from dlstudio.gui.context import StudioContext
-from dlstudio.gui.forms import ParamForm, train_form_parts
+from dlstudio.gui.forms import NoWheelComboBox, NoWheelSpinBox, ParamForm, train_form_parts, unshowable
+from dlstudio.params import param_defaults
 from dlstudio.spec import RunSpec, SpecError
 
 CUSTOM = "— custom —"
 
 
 class _ChoiceWithForm(QGroupBox):
-    """A combo of registered items (models or datasets) and the parameter form of the chosen one."""
+    """A combo of registered items (models, datasets or tasks) and the parameter form of the chosen one."""
 
     changed = Signal()
 
     def __init__(self, title: str, items: list[Any], parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        self.items = {item.id: item for item in items}
-        self.combo = QComboBox()
-        for item in items:
-            self.combo.addItem(item.title, item.id)
+        self.section = title
+        self.items: dict[str, Any] = {}
+        self.combo = NoWheelComboBox()
         self.description = QLabel(wordWrap=True)
         self.description.setStyleSheet("color: palette(mid);")
         self.forms: dict[str, ParamForm] = {}
@@ -52,6 +51,20 @@ class _ChoiceWithForm(QGroupBox):
         layout.addWidget(self.description)
         layout.addLayout(self._form_holder)
         self.combo.currentIndexChanged.connect(self._show_current)
+        self.set_items(items)
+
+    def set_items(self, items: list[Any]) -> None:
+        """Offer ``items``, keeping the chosen one when it is still among them."""
+        if [item.id for item in items] == list(self.items) and self.combo.count() == len(items):
+            return
+        current = self.current_id()
+        self.items = {item.id: item for item in items}
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for item in items:
+            self.combo.addItem(item.title, item.id)
+        self.combo.setCurrentIndex(max(self.combo.findData(current), 0) if items else -1)
+        self.combo.blockSignals(False)
         self._show_current()
 
     def current_id(self) -> str:
@@ -64,17 +77,16 @@ class _ChoiceWithForm(QGroupBox):
         for form in self.forms.values():
             form.hide()
         ident = self.current_id()
-        if not ident:
-            return
-        item = self.items[ident]
-        self.description.setText(item.description)
-        self.description.setVisible(bool(item.description))
-        if ident not in self.forms:
-            form = ParamForm(item.defaults, item.choices)
-            form.changed.connect(self.changed)
-            self.forms[ident] = form
-            self._form_holder.addWidget(form)
-        self.forms[ident].show()
+        item = self.items.get(ident)
+        self.description.setText(item.description if item else "")
+        self.description.setVisible(bool(item and item.description))
+        if item is not None:
+            if ident not in self.forms:
+                form = ParamForm(item.defaults, item.choices)
+                form.changed.connect(self.changed)
+                self.forms[ident] = form
+                self._form_holder.addWidget(form)
+            self.forms[ident].show()
         self.changed.emit()
 
     def select(self, ident: str, params: dict[str, Any]) -> bool:
@@ -84,8 +96,15 @@ class _ChoiceWithForm(QGroupBox):
         self.combo.setCurrentIndex(index)
         form = self.form()
         if form is not None:
-            form.set_values({**self.items[ident].defaults, **params})
+            form.set_values({**param_defaults(self.items[ident].defaults), **params})
         return True
+
+    def problems(self, mark: bool) -> list[str]:
+        """The problems of the chosen item's form, each prefixed with this box's section ("Model › ...")."""
+        form = self.form()
+        if form is None:
+            return []
+        return [f"{self.section} › {problem}" for problem in (form.validate() if mark else form.problems())]
 
 
 class TrainPanel(QWidget):
@@ -103,7 +122,7 @@ class TrainPanel(QWidget):
         datasets = [d for d in registry.datasets if d.family == family]
         self.recipes = {r.id: r for r in registry.recipes if r.family == family}
 
-        self.recipe_combo = QComboBox()
+        self.recipe_combo = NoWheelComboBox()
         self.recipe_combo.addItem(CUSTOM, "")
         for recipe in self.recipes.values():
             self.recipe_combo.addItem(recipe.title, recipe.id)
@@ -112,13 +131,27 @@ class TrainPanel(QWidget):
 
         self.model_box = _ChoiceWithForm("Model", models)
         self.data_box = _ChoiceWithForm("Data", datasets)
+        #: The task the run trains with: a choice only where more than one fits the model and the data.
+        self.task_box = _ChoiceWithForm("Task", [])
+        self.model_box.changed.connect(self._update_tasks)
+        self.data_box.changed.connect(self._update_tasks)
+        self.model_box.changed.connect(self._show_carried)
         basic, advanced, choices = train_form_parts()
         self.train_form = ParamForm(basic, choices)
         self.advanced_form = ParamForm(advanced, choices)
-        advanced_box = QCollapsible("Advanced")
-        advanced_box.addWidget(self.advanced_form)
+        self.advanced_box = QCollapsible("Advanced")
+        self.advanced_box.addWidget(self.advanced_form)
+        #: Why the last :meth:`load_spec` refused a spec of this panel's model and data ("" when it did not).
+        self.refusal = ""
+        #: Settings of a loaded spec that have no field here (a weights file, plugins' callbacks): carried
+        #: into the spec the form makes, and said so, never dropped in silence. Weights go with their model.
+        self.carried_weights: tuple[str, str] | None = None  # (model id, file)
+        self.carried_callbacks: list[str] = []
+        self.carried_label = QLabel(wordWrap=True)
+        self.carried_label.setObjectName("carried_settings")
+        self.carried_label.hide()
         self.name_edit = QLineEdit(placeholderText="run name (optional)")
-        self.seed_spin = QSpinBox()
+        self.seed_spin = NoWheelSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
 
         train_box = QGroupBox("Training")
@@ -128,7 +161,7 @@ class TrainPanel(QWidget):
         top.addRow("Seed", self.seed_spin)
         train_layout.addLayout(top)
         train_layout.addWidget(self.train_form)
-        train_layout.addWidget(advanced_box)
+        train_layout.addWidget(self.advanced_box)
         train_layout.addStretch(1)
 
         self.start_button = QPushButton("Start training")
@@ -147,6 +180,7 @@ class TrainPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.model_box)
         left.addWidget(self.data_box)
+        left.addWidget(self.task_box)
         left.addStretch(1)
         columns.addLayout(left, 1)
         columns.addWidget(train_box, 1)
@@ -160,6 +194,7 @@ class TrainPanel(QWidget):
         body_layout = QVBoxLayout(body)
         body_layout.addLayout(recipe_row)
         body_layout.addWidget(self.recipe_info)
+        body_layout.addWidget(self.carried_label)
         body_layout.addLayout(columns)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(body)
@@ -167,32 +202,85 @@ class TrainPanel(QWidget):
         outer.addWidget(scroll, 1)
         outer.addLayout(buttons)
         self.recipe_info.hide()
+        self._update_tasks()
         if self.recipes:
             self.recipe_combo.setCurrentIndex(1)
 
-    # -- spec <-> form -----------------------------------------------------------------------------
-    def current_spec(self) -> RunSpec:
-        """The run the form describes; raises SpecError naming the field at fault."""
+    # -- tasks -------------------------------------------------------------------------------------
+    def fitting_tasks(self, model_id: str, data_id: str) -> list[Any]:
+        """The registered tasks both the model and the dataset support, in the model's order."""
+        model, data = self.model_box.items.get(model_id), self.data_box.items.get(data_id)
+        if model is None or data is None:
+            return []
+        tasks = self.context.studio.registry.tasks
+        return [tasks.get(t) for t in dict.fromkeys(model.tasks) if t in data.tasks and t in tasks]
+
+    def _update_tasks(self) -> None:
         model_id, data_id = self.model_box.current_id(), self.data_box.current_id()
-        if not model_id or not data_id:
-            raise SpecError("choose a model and a dataset")
-        model = self.model_box.items[model_id]
-        train = {**self.train_form.values(), **self.advanced_form.values()}
+        tasks = self.fitting_tasks(model_id, data_id)
+        self.task_box.set_items(tasks)
+        self.task_box.combo.setVisible(len(tasks) > 1)
+        form = self.task_box.form()
+        self.task_box.setTitle(f"Task: {tasks[0].title}" if len(tasks) == 1 else "Task")
+        if not tasks and model_id and data_id:
+            self.task_box.description.setText(self._no_common_task(model_id, data_id))
+            self.task_box.description.show()
+        self.task_box.setVisible(len(tasks) != 1 or bool(form and form.params))
+
+    def _no_common_task(self, model_id: str, data_id: str) -> str:
+        model, data = self.model_box.items[model_id], self.data_box.items[data_id]
+        return (f"{model.title} ({', '.join(model.tasks)}) and {data.title} ({', '.join(data.tasks)}) have no "
+                "registered task in common: choose another model or dataset.")
+
+    # -- spec <-> form -----------------------------------------------------------------------------
+    def problems(self, *, mark: bool = False) -> list[str]:
+        """Every problem of the settings shown, each naming its field ("Training › Learning rate: ...");
+        with ``mark``, the fields at fault are marked and their problem shown under them."""
+        model_id, data_id = self.model_box.current_id(), self.data_box.current_id()
+        out = [f"{box.section}: choose one" for box in (self.model_box, self.data_box) if not box.current_id()]
+        if model_id and data_id and not self.task_box.current_id():
+            out.append(f"Task: {self._no_common_task(model_id, data_id)}")
+        for box in (self.model_box, self.data_box, self.task_box):
+            out += box.problems(mark)
+        for form in (self.train_form, self.advanced_form):
+            found = form.validate() if mark else form.problems()
+            out += [f"Training › {problem}" for problem in found]
+            if found and mark and form is self.advanced_form:
+                self.advanced_box.expand(animate=False)
+        return out
+
+    def current_spec(self) -> RunSpec:
+        """The run the form describes; raises SpecError listing every problem, one line each."""
+        problems = self.problems()
+        if problems:
+            raise SpecError("\n".join(problems))
+        task_form = self.task_box.form()
+        model_id = self.model_box.current_id()
+        weights = self.carried_weights[1] if self.carried_weights and self.carried_weights[0] == model_id else ""
         raw = {
-            "run": {"name": self.name_edit.text().strip(), "task": model.tasks[0], "seed": self.seed_spin.value()},
-            "model": {"id": model_id, "params": self.model_box.form().values()},
-            "data": {"id": data_id, "params": self.data_box.form().values()},
-            "train": train,
+            "run": {"name": self.name_edit.text().strip(), "task": self.task_box.current_id(),
+                    "seed": self.seed_spin.value(), "callbacks": list(self.carried_callbacks)},
+            "model": {"id": model_id, "weights": weights, "params": self.model_box.form().values()},
+            "data": {"id": self.data_box.current_id(), "params": self.data_box.form().values()},
+            "task": {"params": task_form.values() if task_form is not None else {}},
+            "train": {**self.train_form.values(), **self.advanced_form.values()},
         }
         return RunSpec.from_dict(raw, source="the form")
 
     def load_spec(self, spec: dict[str, Any]) -> bool:
-        """Fill the form from a spec dict (a run's, for "clone"); False if its model is not in this panel."""
+        """Fill the form from a spec dict (a run's, for "clone"); False if its model and data are not in this
+        panel, or if its task or a parameter cannot be shown here (then :attr:`refusal` says why)."""
+        self.refusal = ""
         try:
             parsed = RunSpec.from_dict(spec, source="spec")
         except SpecError:
             return False
         if parsed.model.id not in self.model_box.items or parsed.data.id not in self.data_box.items:
+            return False
+        reasons = self._unshowable(parsed)
+        if reasons:
+            self.refusal = "; ".join(reasons)
+            self.context.notify(f"cannot show the settings of this run: {self.refusal}", "warning")
             return False
         self.recipe_combo.blockSignals(True)
         self.recipe_combo.setCurrentIndex(0)
@@ -200,12 +288,40 @@ class TrainPanel(QWidget):
         self.recipe_info.hide()
         self.model_box.select(parsed.model.id, parsed.model.params)
         self.data_box.select(parsed.data.id, parsed.data.params)
+        self.task_box.select(parsed.run.task, parsed.task.params)
+        self._update_tasks()
         train = parsed.to_dict()["train"]
         self.train_form.set_values(train)
         self.advanced_form.set_values(train)
         self.name_edit.setText(parsed.run.name)
         self.seed_spin.setValue(parsed.run.seed)
+        self.carried_weights = (parsed.model.id, parsed.model.weights) if parsed.model.weights else None
+        self.carried_callbacks = list(parsed.run.callbacks)
+        self._show_carried()
         return True
+
+    def _show_carried(self) -> None:
+        parts = []
+        if self.carried_weights and self.carried_weights[0] == self.model_box.current_id():
+            parts.append(f"initial weights from <code>{self.carried_weights[1]}</code>")
+        if self.carried_callbacks:
+            parts.append(f"callbacks {', '.join(self.carried_callbacks)}")
+        self.carried_label.setText("<b>Also from the loaded spec:</b> " + "; ".join(parts) if parts else "")
+        self.carried_label.setVisible(bool(parts))
+
+    def _unshowable(self, spec: RunSpec) -> list[str]:
+        model = self.model_box.items[spec.model.id]
+        data = self.data_box.items[spec.data.id]
+        tasks = {t.id: t for t in self.fitting_tasks(model.id, data.id)}
+        task = tasks.get(spec.run.task)
+        if task is None:
+            if spec.run.task not in self.context.studio.registry.tasks:
+                return [f"[run] task: {spec.run.task!r} is not registered (is its plugin enabled?)"]
+            return [f"[run] task: model {model.id!r} and dataset {data.id!r} cannot be trained as "
+                    f"{spec.run.task!r} here (they can as: {', '.join(tasks) or 'nothing'})"]
+        return (unshowable("model.params", f"model {model.id!r}", spec.model.params, model.defaults, model.choices)
+                + unshowable("data.params", f"dataset {data.id!r}", spec.data.params, data.defaults, data.choices)
+                + unshowable("task.params", f"task {task.id!r}", spec.task.params, task.defaults, task.choices))
 
     def _apply_recipe(self) -> None:
         recipe = self.recipes.get(self.recipe_combo.currentData() or "")
@@ -229,21 +345,30 @@ class TrainPanel(QWidget):
     # -- actions -----------------------------------------------------------------------------------
     def start(self) -> str | None:
         """Queue the run the form describes; its queue ticket, or None when it was refused."""
-        try:
-            spec = self.current_spec()
-        except SpecError as exc:
-            self.context.show_error("Cannot start the run", str(exc))
+        spec = self._checked_spec("Cannot start the run")
+        if spec is None:
             return None
         ticket = self.context.start_run(spec)
         if ticket is not None:
             self.run_requested.emit(spec)
         return ticket
 
+    def _checked_spec(self, title: str) -> RunSpec | None:
+        """The spec shown, or None after telling the user every problem at once (the fields marked)."""
+        problems = self.problems(mark=True)
+        if not problems:
+            try:
+                return self.current_spec()
+            except SpecError as exc:
+                problems = str(exc).splitlines()
+        message = problems[0] if len(problems) == 1 else (
+            f"{len(problems)} settings need fixing:\n" + "\n".join(f"• {problem}" for problem in problems))
+        self.context.show_error(title, message)
+        return None
+
     def export_spec(self) -> None:
-        try:
-            spec = self.current_spec()
-        except SpecError as exc:
-            self.context.show_error("Cannot export the spec", str(exc))
+        spec = self._checked_spec("Cannot export the spec")
+        if spec is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export run spec", "run.toml", "Run spec (*.toml)")
         if path:
@@ -260,6 +385,6 @@ class TrainPanel(QWidget):
             self.context.show_error("Cannot import the spec", str(exc))
             return
         if not self.load_spec(spec.to_dict()):
-            self.context.show_error("Cannot import the spec",
+            self.context.show_error("Cannot import the spec", f"{path}: {self.refusal}" if self.refusal else
                                     f"{path} uses model {spec.model.id!r} / data {spec.data.id!r}, "
                                     "which this panel does not offer")

@@ -3,10 +3,13 @@ them through the book's EnsembleModel — the same data, cached once per backbon
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dlstudio.spec import RunSpec
 from dlstudio_images.runs import RunResult, run_result
+
+if TYPE_CHECKING:
+    from dlstudio.studio import Studio
 
 
 def comparison_specs(spec: RunSpec) -> list[tuple[str, RunSpec]]:
@@ -31,6 +34,6 @@ def comparison_specs(spec: RunSpec) -> list[tuple[str, RunSpec]]:
     return out
 
 
-def comparison(store: Any, labelled: list[tuple[str, str]]) -> list[RunResult]:
+def comparison(studio: Studio, labelled: list[tuple[str, str]]) -> list[RunResult]:
     """Results of ``(label, run_id)`` pairs, in order."""
-    return [run_result(store, run_id, label) for label, run_id in labelled]
+    return [run_result(studio, run_id, label) for label, run_id in labelled]

@@ -121,10 +121,10 @@ class CheckpointEvaluation:
 
 def evaluate_checkpoint(studio: Any, path: str | Path, device: str = "cpu") -> CheckpointEvaluation:
     """Load a run's checkpoint and its dataset (same parameters and seed) and evaluate it."""
-    from dlstudio.modelio import load_model
+    from dlstudio.runs import load_model_file
     from dlstudio_images.session import load_data
 
-    loaded = load_model(studio, path)
+    loaded = load_model_file(studio, path)
     spec = loaded.meta.get("spec") or {}
     data = spec.get("data") or {}
     if not data.get("id"):

@@ -17,44 +17,11 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from dlstudio.contract import DataBundle, DataInfo, LoadContext
 from dlstudio_images import __version__
+from dlstudio_images.data.catalog import BACKBONES
 from dlstudio_images.data.common import AUGMENT_KEYS, make_dataset
-from dlstudio_images.models.torchvision_models import ARCHS, Arch, bare, imagenet_state
+from dlstudio_images.models.params import ARCHS, Arch
+from dlstudio_images.models.torchvision_models import bare, imagenet_state
 from dlstudio_images.models.transfer import adapt_input_channels, first_conv, load_transfer_state, with_bn_counters
-
-BACKBONES = tuple(ARCHS)
-OWN_DEFAULTS: dict[str, Any] = {"source": "images.shapes", "backbones": ["resnet18"], "weights": "random",
-                                "weights_file": "", "pooling": "avg", "standardize": False, "cache": True,
-                                "batch_size": 64}
-DESCRIPTION = ("Features of frozen backbones, computed once and cached on disk (keyed by backbone, weights, data "
-               "and transform); train a head on them. The other parameters are the source dataset's (those it "
-               "does not take are ignored). Augmentation is off: a cached feature cannot be augmented.")
-
-
-def _source_parameters() -> tuple[dict[str, Any], dict[str, list]]:
-    """Every source's parameters in one flat table (forms and spec files stay flat); choices merged."""
-    from dlstudio_images.data.catalog import SOURCES
-
-    defaults: dict[str, Any] = {}
-    options: dict[str, list] = {}
-    for src in SOURCES.values():
-        for key, value in src.defaults.items():
-            defaults.setdefault(key, value)
-        for key, values in src.choices.items():
-            options[key] = sorted(set(options.get(key, [])) | set(values), key=str)
-    defaults.update(size=64, channels=0)
-    return defaults, options
-
-
-SOURCE_DEFAULTS, SOURCE_CHOICES = _source_parameters()
-DEFAULTS: dict[str, Any] = {**OWN_DEFAULTS, **SOURCE_DEFAULTS}
-
-
-def choices() -> dict[str, list]:
-    from dlstudio_images.data.catalog import SOURCES
-
-    return {**SOURCE_CHOICES, "source": list(SOURCES), "weights": ["random", "imagenet", "file"],
-            "pooling": ["avg", "flatten", "book"]}
-
 
 #: The book's chapter 8 features: ResNet-34 without its last layer (pooled); Inception-v3's Mixed_7c and
 #: DenseNet-121's features flattened; VGG-16's features flattened (chapter 5).
@@ -106,13 +73,13 @@ def backbone(arch_id: str, weights: str, weights_file: str, channels: int, seed:
         model = bare(arch, int(state[f"{arch.head}.weight"].shape[0]), pretrained=True)
         conv_name, _ = first_conv(model)
         adapt_input_channels(model, int(state[f"{conv_name}.weight"].shape[1]))
-        from dlstudio.checkpoints import apply_weights
+        from dlstudio.runs import apply_weights
 
         apply_weights(model, with_bn_counters(model, state), source=weights_file)
     else:
         model = bare(arch, 1000, pretrained=weights == "imagenet")
         if weights == "imagenet":
-            from dlstudio.checkpoints import apply_weights
+            from dlstudio.runs import apply_weights
 
             apply_weights(model, with_bn_counters(model, imagenet_state(arch)), source=f"{arch.title} ImageNet weights")
     adapt_input_channels(model, channels)
@@ -206,7 +173,7 @@ def standardize(train: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def load_features(params: Mapping[str, Any], ctx: LoadContext) -> DataBundle:
-    from dlstudio.engine.devices import resolve_device
+    from dlstudio.engine import resolve_device
 
     backbones = [str(b) for b in params["backbones"]]
     unknown = [b for b in backbones if b not in ARCHS]

@@ -4,10 +4,13 @@ of their results with mean ± standard deviation. The panel queues the runs; hea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dlstudio.spec import RunSpec
 from dlstudio_images.runs import RunResult, mean_std, run_result
+
+if TYPE_CHECKING:
+    from dlstudio.studio import Studio
 
 
 def fold_specs(spec: RunSpec, k: int) -> list[RunSpec]:
@@ -33,8 +36,8 @@ class FoldSummary:
         return f"{self.mean:.2%} ± {self.std:.2%} over {len(self.folds)} folds"
 
 
-def summarize(store: Any, run_ids: list[str]) -> FoldSummary:
+def summarize(studio: Studio, run_ids: list[str]) -> FoldSummary:
     """Per-fold best validation accuracy, and their mean ± std."""
-    folds = [run_result(store, rid, f"fold {i + 1}") for i, rid in enumerate(run_ids)]
+    folds = [run_result(studio, rid, f"fold {i + 1}") for i, rid in enumerate(run_ids)]
     mean, std = mean_std([f.best_accuracy for f in folds if f.best_accuracy is not None])
     return FoldSummary(folds, mean, std)

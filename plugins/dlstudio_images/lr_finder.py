@@ -87,8 +87,7 @@ def find_lr_for_spec(studio: Any, spec: Any, *, steps: int = 100, start_lr: floa
     """:func:`sweep` over a fresh model and the training data of a run spec (nothing is saved)."""
     import torch
 
-    from dlstudio.engine import TaskContext
-    from dlstudio.engine.data import make_batches
+    from dlstudio.engine import TaskContext, make_batches
     from dlstudio_images.session import spec_data, spec_model
 
     bundle = spec_data(studio, spec)

@@ -1,15 +1,16 @@
 """Hook implementations of the image classification plugin (the book's chapters 3, 4, 5 and 8).
 
-Everything heavy is imported inside the functions that need it, and Qt only inside panel factories, so the
-plugin loads headless (CLI, CI) and quickly.
+Registering imports no torch (the catalogs describe models and datasets from torch-free modules and import the
+rest when one is built or loaded), and Qt only inside panel factories, so the plugin loads headless (CLI,
+CI) and quickly.
 """
 
 from __future__ import annotations
 
 from dlstudio import hookimpl
-from dlstudio.contract import DatasetSpec, FamilySpec
+from dlstudio.contract import FamilySpec
 
-DLSTUDIO_CONTRACT = 1
+DLSTUDIO_CONTRACT = 2
 FAMILY = "images"
 
 
@@ -30,14 +31,10 @@ def dlstudio_register_models(register):
 
 @hookimpl
 def dlstudio_register_datasets(register):
-    from dlstudio_images import features
     from dlstudio_images.data.catalog import dataset_specs
 
     for spec in dataset_specs():
         register(spec)
-    register(DatasetSpec(id="images.features", title="Cached backbone features", load=features.load_features,
-                         family=FAMILY, defaults=dict(features.DEFAULTS), choices=features.choices(),
-                         description=features.DESCRIPTION))
 
 
 @hookimpl

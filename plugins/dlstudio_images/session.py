@@ -26,13 +26,11 @@ def spec_data(studio: Any, spec: RunSpec, report: Any = None) -> DataBundle:
 
 def spec_model(studio: Any, spec: RunSpec, bundle: DataBundle) -> Any:
     """The spec's model, built for ``bundle``'s data, with the spec's starting weights if it names a file."""
-    from dlstudio.checkpoints import apply_weights, load_checkpoint
-    from dlstudio.modelio import build_model
+    from dlstudio import runs
 
-    model = build_model(studio, spec.model.id, spec.model.params, bundle.info).model
+    model = runs.build_model(studio, spec.model.id, spec.model.params, bundle.info).model
     if spec.model.weights:
-        state, _ = load_checkpoint(spec.model.weights)
-        apply_weights(model, state, source=spec.model.weights)
+        runs.apply_weights(model, runs.load_weights(spec.model.weights).state, source=spec.model.weights)
     return model
 
 
@@ -40,15 +38,16 @@ def data_hint(data_id: str, params: Mapping[str, Any]) -> Any:
     """The DataInfo a dataset will produce, guessed from its parameters without loading it (to size a model
     in the form: parameter counts). Cached features run each backbone once on a dummy image."""
     from dlstudio.contract import DataInfo
-    from dlstudio_images.data.catalog import SOURCES
+    from dlstudio_images.data.catalog import FEATURES_DEFAULTS, SOURCES
 
     if data_id == "images.features":
         import torch
 
         from dlstudio_images import features
-        from dlstudio_images.models.torchvision_models import ARCHS, bare
+        from dlstudio_images.models.params import ARCHS
+        from dlstudio_images.models.torchvision_models import bare
 
-        src, source_params = features.source_params({**features.DEFAULTS, **params})
+        src, source_params = features.source_params({**FEATURES_DEFAULTS, **params})
         inner = data_hint(src.id, source_params)
         dims = []
         for name in params.get("backbones", []):
@@ -63,7 +62,7 @@ def data_hint(data_id: str, params: Mapping[str, Any]) -> Any:
     channels = int(p.get("channels") or native)
     size = int(p["size"])
     if data_id == "images.shapes":
-        from dlstudio_images.data.shapes import SHAPES
+        from dlstudio_images.data.params import SHAPES
 
         classes = SHAPES[: int(p["num_classes"])]
     elif data_id == "images.folder":

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from dlstudio.checkpoints import CheckpointError
 from dlstudio.contract import CommandSpec
+from dlstudio.runs import CheckpointError
 from dlstudio_inspector.common import InspectorError
 
 TARGET_HELP = "a registered model id, a model file (.safetensors, .pt/.pth state dict, TorchScript) or run:RUN_ID"

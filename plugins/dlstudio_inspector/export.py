@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from dlstudio.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from dlstudio.modelio import load_model
+from dlstudio import runs
+from dlstudio.runs import CheckpointError
 from dlstudio_inspector.common import InspectorError, flat_tensors, human_bytes, quiet_torch, strip_ansi
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: str | Path
 
 
 def sidecar_meta(opened: OpenedModel) -> dict[str, Any]:
-    """What :func:`dlstudio.modelio.load_model` needs to rebuild the model from the safetensors file."""
+    """What :func:`dlstudio.runs.load_model_file` needs to rebuild the model from the safetensors file."""
     meta = {k: v for k, v in opened.meta.items() if k != "format"}
     data = opened.data
     meta.update({
@@ -203,27 +203,25 @@ def sidecar_meta(opened: OpenedModel) -> dict[str, Any]:
 
 def export_safetensors(opened: OpenedModel, x: torch.Tensor, path: str | Path, studio: Studio | None = None,
                        verify: bool = True) -> ExportResult:
-    path = Path(path)
-    stem = path.with_suffix("") if path.suffix == ".safetensors" else path
     start = time.perf_counter()
     model = opened.model.eval()
     with torch.no_grad():
         reference = model(x)
-    weights = save_checkpoint(stem, model.state_dict(), sidecar_meta(opened))
-    result = ExportResult("safetensors", weights, weights.stat().st_size, extra_files=[stem.with_suffix(".json")])
+    weights = runs.save_weights(path, model.state_dict(), sidecar_meta(opened))
+    result = ExportResult("safetensors", weights, weights.stat().st_size, extra_files=[weights.with_suffix(".json")])
     if not opened.model_id:
         result.messages.append("the architecture is not a registered model: the file holds the weights only")
     if verify:
         if studio is not None and opened.model_id:
             try:
-                rebuilt = load_model(studio, weights).model.eval()
+                rebuilt = runs.load_model_file(studio, weights).model
             except CheckpointError as exc:
                 raise ExportError(f"the exported file cannot be loaded back: {exc}") from None
             with torch.no_grad():
                 outputs = flat_tensors(rebuilt(x))
             result.verified_with = "load_model (rebuilt from the sidecar)"
         else:
-            state, _ = load_checkpoint(weights)
+            state = runs.load_weights(weights).state
             own = model.state_dict()
             mismatch = [k for k in own if k not in state or not torch.equal(own[k].cpu(), state[k])]
             if mismatch:

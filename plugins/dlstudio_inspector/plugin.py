@@ -8,7 +8,7 @@ from dlstudio import hookimpl
 from dlstudio.contract import FamilySpec, PanelSpec
 from dlstudio_inspector import __version__  # noqa: F401  (the plugin's version, read by the host)
 
-DLSTUDIO_CONTRACT = 1
+DLSTUDIO_CONTRACT = 2
 FAMILY = "inspector"
 PANEL = "inspector.main"
 #: The cross-plugin message that opens a checkpoint here: ``context.post(OPEN_TOPIC, {"path": ...})``.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from dlstudio.contract import DataBundle, LoadContext
+from dlstudio.params import param_defaults
 from dlstudio_inspector.common import InspectorError, format_shape
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def load_dataset(studio: Studio, dataset_id: str, params: Mapping[str, Any] | No
                  seed: int = 0) -> DataBundle:
     """Load a registered dataset (its loader may take a while: run it in the background)."""
     spec = studio.registry.datasets.get(dataset_id)
-    merged = {**spec.defaults, **(params or {})}
+    merged = {**param_defaults(spec.defaults), **(params or {})}
     messages: list[str] = []
     try:
         bundle = spec.load(merged, LoadContext(cache_dir=studio.cache_dir / dataset_id, seed=seed,

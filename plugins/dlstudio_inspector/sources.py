@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from dlstudio.checkpoints import CheckpointError, load_checkpoint, read_sidecar
+from dlstudio import runs
 from dlstudio.contract import DataInfo
-from dlstudio.modelio import build_model, data_info_from_meta, load_model
+from dlstudio.params import param_defaults
+from dlstudio.runs import CheckpointError
 from dlstudio_inspector.common import InspectorError, quiet_torch
 from dlstudio_inspector.inputs import guess_input_shape, sample_input
 
 if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
-CHECKPOINT_KINDS = ("best", "last", "final")
+CHECKPOINT_KINDS = runs.WEIGHTS
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin")
 
 
@@ -79,7 +80,7 @@ def _prepare(model: nn.Module) -> nn.Module:
 
 
 def _guarded_build(what: str, fn, *args: Any, **kwargs: Any):
-    """Call a plugin's builder (through modelio); its failures become messages, never tracebacks."""
+    """Call a plugin's builder (through the runs API); its failures become messages, never tracebacks."""
     try:
         with quiet_torch():
             return fn(*args, **kwargs)
@@ -97,7 +98,7 @@ def _guarded_build(what: str, fn, *args: Any, **kwargs: Any):
 def open_registered(studio: Studio, model_id: str, params: Mapping[str, Any] | None = None,
                     data: DataInfo | None = None) -> OpenedModel:
     """A freshly initialised registered model, built for its ``default_data`` (or ``data``)."""
-    loaded = _guarded_build(model_id, build_model, studio, model_id, params, data)
+    loaded = _guarded_build(model_id, runs.build_model, studio, model_id, params, data)
     return OpenedModel(_prepare(loaded.model), loaded.spec.title, loaded.data, "registered", model_id=model_id,
                        params=dict(loaded.params), notes=["freshly initialised weights (not trained)"])
 
@@ -106,8 +107,8 @@ def open_checkpoint(studio: Studio, path: str | Path, architecture: str | None =
                     data: DataInfo | None = None) -> OpenedModel:
     """A dlstudio checkpoint (safetensors + sidecar) or a ``.pt``/``.pth`` state dict (loaded safely)."""
     path = Path(path)
-    if architecture is None and not read_sidecar(path).get("architecture"):
-        state, _ = load_checkpoint(path)
+    if architecture is None and not runs.weights_meta(path).get("architecture"):
+        state = runs.load_weights(path).state
         reports = fit_reports(studio, state)
         fits = [k for k, r in reports.items() if not r["missing"] and not r["unexpected"]]
         if fits:
@@ -121,7 +122,8 @@ def open_checkpoint(studio: Studio, path: str | Path, architecture: str | None =
         raise NeedsArchitecture(
             f"{path.name} holds weights only ({len(state)} tensors) and does not say which architecture "
             f"they belong to; choose one. {hint}", fits)
-    loaded = _guarded_build(architecture or str(path), load_model, studio, path, architecture=architecture, data=data)
+    loaded = _guarded_build(architecture or str(path), runs.load_model_file, studio, path, architecture=architecture,
+                            data=data)
     meta = loaded.meta
     title = f"{loaded.spec.title} — {path.name}"
     return OpenedModel(_prepare(loaded.model), title, loaded.data, "file", model_id=loaded.spec.id,
@@ -203,31 +205,29 @@ def _default_data(studio: Studio, model_id: str) -> DataInfo | None:
 
 def open_run(studio: Studio, run_id: str, which: str | None = None) -> OpenedModel:
     """A run's model at its best (default), last or final checkpoint."""
-    artifacts = studio.store.artifacts(run_id)  # KeyError-free: empty for unknown ids
-    if not artifacts:
-        studio.store.get(run_id)  # raises a clear KeyError for an unknown run
+    saved = runs.artifacts(studio, run_id)  # raises a clear KeyError for an unknown run
+    if not saved:
         raise InspectorError(f"run {run_id} has no checkpoint yet (it saves one at the end of each epoch)")
-    which = which or next(k for k in ("best", "final", "last") if k in artifacts)
-    if which not in artifacts:
-        raise InspectorError(f"run {run_id} has no {which!r} checkpoint; it has: {', '.join(sorted(artifacts))}")
-    path, epoch = artifacts[which]
+    which = which or next(k for k in ("best", "final", "last") if k in saved)
+    if which not in saved:
+        raise InspectorError(f"run {run_id} has no {which!r} checkpoint; it has: {', '.join(sorted(saved))}")
     try:
-        loaded = _guarded_build(f"run {run_id}", load_model, studio, path)
+        loaded = _guarded_build(f"run {run_id}", runs.load_model, studio, run_id, which)
     except CheckpointError as exc:
         raise InspectorError(f"run {run_id}: {exc}") from None
-    row = studio.store.get(run_id)
-    title = f"{loaded.spec.title} — run {row.name or run_id}"
+    info = runs.get_run(studio, run_id)
+    title = f"{loaded.spec.title} — run {info.name or run_id}"
     return OpenedModel(_prepare(loaded.model), title, loaded.data, "run", model_id=loaded.spec.id,
-                       params=dict(loaded.params), path=Path(path), run_id=run_id, checkpoint=which, epoch=epoch,
-                       meta=dict(loaded.meta))
+                       params=dict(loaded.params), path=loaded.path, run_id=run_id, checkpoint=which,
+                       epoch=loaded.epoch, meta=dict(loaded.meta))
 
 
 def refresh(studio: Studio, opened: OpenedModel) -> OpenedModel | None:
     """The run's model at its latest checkpoint if it moved on since ``opened``; None otherwise."""
     if opened.kind != "run" or opened.run_id is None:
         return None
-    artifacts = studio.store.artifacts(opened.run_id)
-    if "last" not in artifacts or (artifacts["last"][1] == opened.epoch and opened.checkpoint == "last"):
+    last = runs.artifacts(studio, opened.run_id).get("last")
+    if last is None or (last.epoch == opened.epoch and opened.checkpoint == "last"):
         return None
     return open_run(studio, opened.run_id, "last")
 
@@ -261,10 +261,10 @@ def architecture_fit(studio: Studio, model_id: str, state: Mapping[str, torch.Te
         return {"missing": ["(the model has no default data to be built with)"], "unexpected": [], "shape": []}
     try:
         with torch.device("meta"), quiet_torch():
-            model = spec.build(dict(spec.defaults), spec.default_data)
+            model = spec.build(param_defaults(spec.defaults), spec.default_data)
     except Exception:  # a builder that cannot run on the meta device: build it for real
         with quiet_torch():
-            model = spec.build(dict(spec.defaults), spec.default_data)
+            model = spec.build(param_defaults(spec.defaults), spec.default_data)
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     return {
         "missing": [k for k in own if k not in state],
@@ -298,7 +298,3 @@ def describe_misfit(report: Mapping[str, list[str]], limit: int = 5) -> str:
             more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
             parts.append(f"{label}: {', '.join(items[:limit])}{more}")
     return "; ".join(parts) or "fits"
-
-
-def data_from_meta(meta: Mapping[str, Any]) -> DataInfo:
-    return data_info_from_meta(meta)

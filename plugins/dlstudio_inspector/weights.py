@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlstudio.checkpoints import CheckpointError, load_checkpoint
-from dlstudio.engine.callbacks import layer_weight_norms
+from dlstudio import runs
+from dlstudio.runs import CheckpointError
 from dlstudio_inspector.activations import Grid, grid, map_stats
 from dlstudio_inspector.common import InspectorError, module_named
 
@@ -141,22 +141,19 @@ def _history_file(studio: Studio, run_id: str) -> Path:
 def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
     """Norms per layer across the run's epochs.
 
-    Runs record every epoch's norms beside their checkpoints (``dlstudio.runner.read_weight_norms``).
+    Runs record every epoch's norms beside their checkpoints (:func:`dlstudio.runs.weight_norms`).
     Runs from before that keep only their best, last and final checkpoints, so for them each call adds
     the epochs those hold to a small cache, and the history fills in as the run moves on; such a run
     resumed since has both, merged.
     """
-    from dlstudio.runner import read_weight_norms
-
-    artifacts = studio.store.artifacts(run_id)
-    recorded = read_weight_norms(studio.store.run_dir(run_id))
-    if not artifacts and not recorded:
-        studio.store.get(run_id)
+    recorded = runs.weight_norms(studio, run_id)  # raises a clear KeyError for an unknown run
+    saved = runs.artifacts(studio, run_id)
+    if not saved and not recorded:
         raise InspectorError(f"run {run_id} has no checkpoint yet")
     notes: list[str] = []
     seen: dict[str, dict[str, float]] = {}
     if not recorded or min(recorded) > 1:  # a run from before, perhaps resumed since: its early epochs
-        seen = _norms_from_checkpoints(studio, run_id, artifacts, notes)
+        seen = _norms_from_checkpoints(studio, run_id, saved, notes)
     seen.update({str(epoch): norms for epoch, norms in recorded.items()})
     epochs = sorted(int(e) for e in seen)
     layers = list(dict.fromkeys(k for e in epochs for k in seen[str(e)]))
@@ -166,7 +163,8 @@ def weight_norm_history(studio: Studio, run_id: str) -> NormHistory:
     return NormHistory(epochs, norms, notes)
 
 
-def _norms_from_checkpoints(studio: Studio, run_id: str, artifacts: dict, notes: list[str]) -> dict[str, dict]:
+def _norms_from_checkpoints(studio: Studio, run_id: str, saved: dict[str, runs.Artifact],
+                            notes: list[str]) -> dict[str, dict]:
     cache = _history_file(studio, run_id)
     seen: dict[str, dict[str, float]] = {}
     if cache.exists():
@@ -174,15 +172,15 @@ def _norms_from_checkpoints(studio: Studio, run_id: str, artifacts: dict, notes:
             seen = json.loads(cache.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             seen = {}
-    for kind, (path, epoch) in sorted(artifacts.items()):
-        if epoch is None or str(epoch) in seen:
+    for kind, artifact in sorted(saved.items()):
+        if artifact.epoch is None or str(artifact.epoch) in seen:
             continue
         try:
-            state, _ = load_checkpoint(path)
+            state = runs.load_weights(artifact.path).state
         except CheckpointError as exc:
             notes.append(f"{kind} checkpoint unreadable: {exc}")
             continue
-        seen[str(epoch)] = layer_weight_norms(state)
+        seen[str(artifact.epoch)] = runs.layer_weight_norms(state)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(seen), encoding="utf-8")

@@ -104,7 +104,7 @@ def test_gradient_clipping_bounds_the_update():
 
 def test_mixed_precision_and_channels_last_are_cuda_only():
     task = make_task(nn.Linear(4, 3), amp=True, channels_last=True)
-    assert not task.amp and not task.channels_last
+    assert not task.stepper.amp and not task.stepper.channels_last
     assert "scaler" not in task.state_dict()
 
 

@@ -69,7 +69,7 @@ def test_a_gan_with_two_optimisers_runs_through_fit(tmp_path):
 
     assert last(records).status == "completed"
     assert set(epoch_ends(records)[0].metrics) == {"train_loss", "train_d_loss", "train_g_loss", "valid_loss",
-                                                   "valid_d_loss", "lr"}
+                                                   "valid_d_loss", "lr", "lr_1"}
     assert not torch.equal(task.generator.weight, g_before)
     assert not torch.equal(task.discriminator.weight, d_before)
     for optimizer in task.optimizers:  # both stepped once per batch

@@ -7,7 +7,7 @@ from torch.utils.data import TensorDataset
 from dlstudio import hookimpl
 from dlstudio.contract import DataBundle, DataInfo, DatasetSpec, FamilySpec, ModelSpec, PanelSpec, RecipeSpec
 
-DLSTUDIO_CONTRACT = 1
+DLSTUDIO_CONTRACT = 2
 __version__ = "0.0.1"
 
 

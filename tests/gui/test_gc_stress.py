@@ -21,7 +21,7 @@ def test_many_runs_while_widgets_are_collected_never_deadlock_or_crash():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     child = subprocess.run([sys.executable, "-m", "tests.gui.gc_stress_child", str(RUNS)], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=240)
-    # On a hang the child's faulthandler prints every thread's stack and exits 3; a crash is a signal.
+    # On a hang the child's faulthandler prints every thread's stack and exits 1; a crash is a signal.
     assert child.returncode == 0, f"exit {child.returncode}\n{child.stdout}\n{child.stderr[-6000:]}"
     assert child.stdout.strip().splitlines()[-1] == f"ok {RUNS}"
 
@@ -31,10 +31,15 @@ def test_the_window_collects_garbage_on_the_gui_thread_only(qapp):
 
     from dlstudio.gui.app import configure_application
 
+    from dlstudio.gui import gc_policy
+
     was_enabled = gc.isenabled()
+    gc.enable()  # as in a fresh process (the test session itself collects between tests)
     try:
         configure_application(qapp)
         assert not gc.isenabled(), "automatic collection would run on whichever thread allocates"
+        timer = gc_policy.collect_on_gui_thread().timer
+        assert timer.isActive() and timer.thread() is qapp.thread()  # collection happens, on the GUI thread
     finally:
-        if was_enabled:
-            gc.enable()
+        if not was_enabled:
+            gc.disable()

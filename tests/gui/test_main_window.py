@@ -106,7 +106,7 @@ def test_bad_spec_shows_an_error_and_starts_nothing(demo_window):
     panel.train_form.widget("lr").setText("fast")
     panel.start()
     assert demo_window.errors[-1][0] == "Cannot start the run"
-    assert "Lr" in demo_window.errors[-1][1]
+    assert "Learning rate" in demo_window.errors[-1][1]
     assert not demo_window.is_running()
     assert demo_window.studio.store.list_runs() == []
 

@@ -10,10 +10,7 @@ import torch
 from dlstudio.contract import DataBundle, DataInfo, LoadContext
 from torch.utils.data import TensorDataset
 
-DATASET_ID = "hello.spirals"
 CLASSES = ("arm A", "arm B")
-#: Parameters and their defaults: the keys of ``[data.params]`` and the rows of the GUI's form.
-DEFAULTS = {"samples": 600, "noise": 0.05, "turns": 1.5, "valid_fraction": 0.2}
 
 
 def make_spirals(samples: int, noise: float, turns: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,15 +28,11 @@ def make_spirals(samples: int, noise: float, turns: float, seed: int) -> tuple[t
 
 def load_spirals(params: Mapping[str, Any], context: LoadContext) -> DataBundle:
     """``DatasetSpec.load``: the points of the run's seed, shuffled and split into train and valid."""
-    if params["samples"] < 10:
-        raise ValueError(f"samples must be at least 10, got {params['samples']}")
-    if not 0 <= params["valid_fraction"] < 1:
-        raise ValueError(f"valid_fraction must be in [0, 1), got {params['valid_fraction']}")
     x, y = make_spirals(params["samples"], params["noise"], params["turns"], context.seed)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(context.seed))
     x, y = x[order], y[order]
     cut = len(x) - int(len(x) * params["valid_fraction"])
-    valid = TensorDataset(x[cut:], y[cut:]) if cut < len(x) else None
+    valid = TensorDataset(x[cut:], y[cut:]) if cut < len(x) else None  # None: the run has no validation phase
     info = DataInfo(input_shape=(2,), classes=CLASSES, input_kind="points")
     return DataBundle(TensorDataset(x[:cut], y[:cut]), valid, info,
                       messages=[f"{cut} training and {len(x) - cut} validation points"])

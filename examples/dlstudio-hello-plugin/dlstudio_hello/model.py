@@ -8,11 +8,6 @@ from typing import Any
 from dlstudio.contract import DataInfo
 from torch import nn
 
-MODEL_ID = "hello.mlp"
-#: Parameters and their defaults: the keys of ``[model.params]``.
-DEFAULTS = {"hidden": 32, "layers": 2, "activation": "tanh"}
-#: A parameter with choices is a drop-down in the GUI, and a spec may only name one of them.
-CHOICES = {"activation": ["tanh", "relu", "gelu"]}
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
+from dlstudio.params import Param, param_defaults
 from dlstudio.spec import RunSpec
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,10 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio_hello import data, model
-from dlstudio_hello.plugin import RECIPE_ID
+from dlstudio_hello import data
+from dlstudio_hello.plugin import DATASET_ID, MLP_PARAMS, MODEL_ID, RECIPE_ID, SPIRALS_PARAMS
 
 COLOURS = [(230, 120, 30), (40, 110, 200)]
+
+
+def spin_box(param: Param, decimals: int = 0) -> QSpinBox | QDoubleSpinBox:
+    """A spin box over a parameter's declared range, its help text as the tooltip."""
+    spin = QDoubleSpinBox(decimals=decimals, singleStep=10.0**-decimals) if decimals else QSpinBox()
+    spin.setRange(param.minimum, param.maximum)
+    spin.setToolTip(param.help)
+    return spin
 
 
 class SpiralsPanel(QWidget):
@@ -36,7 +45,7 @@ class SpiralsPanel(QWidget):
         super().__init__(parent)
         self.context = context
         #: The name dlstudio gave this plugin (the entry point's); runs of our model are tagged with it.
-        self.plugin = context.studio.registry.models.get(model.MODEL_ID).plugin
+        self.plugin = context.studio.registry.models.get(MODEL_ID).plugin
         #: The spec the settings apply to: the recipe's, or a cloned run's.
         self.base: dict[str, Any] = {}
         self.run_id = ""
@@ -50,12 +59,14 @@ class SpiralsPanel(QWidget):
             for colour, name in zip(COLOURS, data.CLASSES, strict=True)
         ]
 
-        self.samples = QSpinBox(minimum=10, maximum=100_000, singleStep=100)
-        self.noise = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.01, decimals=2)
-        self.turns = QDoubleSpinBox(minimum=0.25, maximum=5.0, singleStep=0.25, decimals=2)
-        self.hidden = QSpinBox(minimum=1, maximum=4096)
-        self.activation = QComboBox()
-        self.activation.addItems(model.CHOICES["activation"])
+        self.samples = spin_box(SPIRALS_PARAMS["samples"])
+        self.samples.setSingleStep(100)
+        self.noise = spin_box(SPIRALS_PARAMS["noise"], decimals=2)
+        self.turns = spin_box(SPIRALS_PARAMS["turns"], decimals=2)
+        self.turns.setSingleStep(0.25)
+        self.hidden = spin_box(MLP_PARAMS["hidden"])
+        self.activation = QComboBox(toolTip=MLP_PARAMS["activation"].help)
+        self.activation.addItems(MLP_PARAMS["activation"].choices)
         self.epochs = QSpinBox(minimum=1, maximum=10_000)
         for spin in (self.samples, self.noise, self.turns):
             spin.valueChanged.connect(self.redraw)
@@ -96,11 +107,11 @@ class SpiralsPanel(QWidget):
     # -- spec <-> widgets ----------------------------------------------------------------------------
     def load_spec(self, spec: dict[str, Any]) -> bool:
         """Show a spec's settings ("clone" calls this with a run's spec); False if it is not ours."""
-        if spec.get("model", {}).get("id") != model.MODEL_ID or spec.get("data", {}).get("id") != data.DATASET_ID:
+        if spec.get("model", {}).get("id") != MODEL_ID or spec.get("data", {}).get("id") != DATASET_ID:
             return False
         self.base = spec
-        data_params = {**data.DEFAULTS, **spec["data"].get("params", {})}
-        model_params = {**model.DEFAULTS, **spec["model"].get("params", {})}
+        data_params = {**param_defaults(SPIRALS_PARAMS), **spec["data"].get("params", {})}
+        model_params = {**param_defaults(MLP_PARAMS), **spec["model"].get("params", {})}
         for widget, value in ((self.samples, data_params["samples"]), (self.noise, data_params["noise"]),
                               (self.turns, data_params["turns"]), (self.hidden, model_params["hidden"]),
                               (self.epochs, spec.get("train", {}).get("epochs", 10))):

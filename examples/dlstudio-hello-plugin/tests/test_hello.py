@@ -1,7 +1,11 @@
-"""The hello plugin, headless: it loads, registers what it should, and its recipe trains."""
+"""The hello plugin, headless: it loads, registers what it should, its recipe trains, and what a run leaves
+behind (its model, its metrics, the CSV log) is read back through the runs API."""
+
+import csv
 
 import pytest
 import torch
+from dlstudio import runs
 from dlstudio.cli import build_parser
 from dlstudio.plugins import load_plugins, module_candidate
 from dlstudio.runner import Run, run_to_end
@@ -20,6 +24,7 @@ def test_the_plugin_loads_and_registers_its_parts():
     assert registry.models.ids() == ["hello.mlp"]
     assert registry.datasets.ids() == ["hello.spirals"]
     assert registry.recipes.ids() == ["hello-spirals"]
+    assert registry.callbacks.ids() == ["hello.csv-log"]
     assert registry.commands.ids() == ["spirals-csv"]
     assert sorted(registry.panels.ids()) == ["hello.spirals", "hello.train"]
     assert registry.models.get("hello.mlp").plugin == "hello"  # the host tags each item with its plugin
@@ -40,13 +45,53 @@ def test_the_recipe_trains_headless(studio):
     epochs = [r for r in records if r.kind == "epoch_end"]
     assert [r.epoch for r in epochs] == [1, 2]
     assert 0.0 <= epochs[-1].metrics["valid_accuracy"] <= 1.0
-    (row,) = studio.store.list_runs()
-    assert (row.model, row.dataset, row.status, row.plugin) == ("hello.mlp", "hello.spirals", "completed", "hello")
+    (run,) = runs.list_runs(studio)
+    assert (run.model, run.dataset, run.status, run.plugin) == ("hello.mlp", "hello.spirals", "completed", "hello")
+
+
+def test_the_trained_model_separates_spirals_it_never_saw(studio):
+    spec = studio.recipe_spec("hello-spirals", ["train.epochs=10", 'run.device="cpu"'])  # ~97 % already
+    run = Run(studio, spec)
+    assert run_to_end(run).status == "completed"
+    info = runs.get_run(studio, run.run_id)
+    loaded = runs.load_model(studio, run.run_id, "best")
+    assert loaded.epoch == info.best_epoch
+    # Fresh points from another seed, labelled by the generator itself: the reference the model never saw.
+    points, arms = make_spirals(400, 0.05, 1.5, seed=12345)
+    with torch.no_grad():
+        predicted = loaded.model(points).argmax(1)
+    assert (predicted == arms).float().mean() > 0.9
+
+
+def test_the_csv_log_holds_every_epoch_once_even_after_a_resume(studio):
+    spec = studio.recipe_spec("hello-spirals", ["train.epochs=3", 'run.device="cpu"'])
+    records = Run(studio, spec).records()
+    for record in records:  # stop consuming after epoch 1, as if the app had been closed
+        if record.kind == "epoch_end" and record.epoch == 1:
+            break
+    records.close()
+    (broken,) = runs.list_runs(studio)
+    assert broken.status == "interrupted" and broken.resumable
+    assert run_to_end(Run.resume(studio, broken.id)).status == "completed"
+
+    with (runs.get_run(studio, broken.id).run_dir / "metrics.csv").open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    recorded = runs.read_metrics(studio, broken.id)
+    assert [int(row["epoch"]) for row in rows] == [m["epoch"] for m in recorded] == [1, 2, 3]
+    for row, metrics in zip(rows, recorded, strict=True):
+        assert float(row["valid_accuracy"]) == metrics["valid_accuracy"]
+        assert float(row["train_loss"]) == metrics["train_loss"]
 
 
 def test_a_misspelt_parameter_is_refused_with_a_hint(studio):
     spec = studio.recipe_spec("hello-spirals", ["model.params.hiden=8"])
     with pytest.raises(SpecError, match="did you mean 'hidden'"):
+        run_to_end(Run(studio, spec))
+
+
+def test_a_parameter_outside_its_range_is_refused(studio):
+    spec = studio.recipe_spec("hello-spirals", ["data.params.noise=-0.1"])
+    with pytest.raises(SpecError, match=r"\[data.params\] noise: -0.1 is below the minimum 0.0"):
         run_to_end(Run(studio, spec))
 
 

@@ -1,6 +1,7 @@
-"""What every image source shares: preprocessing and augmentation parameters, holdout and k-fold splits,
-normalisation, and turning images into datasets (whole tensors when they fit in memory, so the engine can
-slice batches at once; per-sample transforms through a DataLoader otherwise, e.g. with augmentation)."""
+"""What every image source shares: preprocessing and augmentation (their parameters are in ``params``),
+holdout and k-fold splits, normalisation, and turning images into datasets (whole tensors when they fit in
+memory, so the engine can slice batches at once; per-sample transforms through a DataLoader otherwise, e.g.
+with augmentation)."""
 
 from __future__ import annotations
 
@@ -13,31 +14,7 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision.transforms import v2
 
 from dlstudio.contract import DataBundle, DataInfo
-
-IMAGENET_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_STD = [0.229, 0.224, 0.225]
-
-#: Preprocessing and augmentation parameters every image dataset takes (``size`` is overridden per source).
-TRANSFORM_DEFAULTS: dict[str, Any] = {
-    "size": 28,
-    "channels": 0,
-    "resize": "resize",
-    "normalize": "computed",
-    "mean": [],
-    "std": [],
-    "hflip": False,
-    "rotation": 0.0,
-    "color_jitter": 0.0,
-    "random_resized_crop": False,
-}
-TRANSFORM_CHOICES: dict[str, list] = {
-    "channels": [0, 1, 3],
-    "resize": ["resize", "resize_crop"],
-    "normalize": ["computed", "imagenet", "custom", "none"],
-}
-#: How a source without its own validation split is split (holdout), or which fold of k is held out.
-SPLIT_DEFAULTS: dict[str, Any] = {"holdout": 0.2, "folds": 0, "fold": 0}
-AUGMENT_KEYS = ("hflip", "rotation", "color_jitter", "random_resized_crop")
+from dlstudio_images.data.params import AUGMENT_KEYS, IMAGENET_MEAN, IMAGENET_STD
 
 #: Above this many bytes (as float32) a split is transformed per sample instead of held as one tensor.
 IN_MEMORY_LIMIT = 1 << 30

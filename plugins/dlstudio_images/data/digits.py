@@ -8,20 +8,7 @@ from typing import Any
 import torch
 
 from dlstudio.contract import DataBundle, LoadContext
-from dlstudio_images.data.common import (
-    SPLIT_DEFAULTS,
-    TRANSFORM_CHOICES,
-    TRANSFORM_DEFAULTS,
-    Images,
-    Prepared,
-    build_bundle,
-    prepare_images,
-)
-
-DEFAULTS: dict[str, Any] = {**TRANSFORM_DEFAULTS, "size": 28, **SPLIT_DEFAULTS}
-CHOICES = TRANSFORM_CHOICES
-DESCRIPTION = ("1,797 hand-written digits bundled with scikit-learn (8×8, upsampled to the model's size): "
-               "works offline, trains in seconds.")
+from dlstudio_images.data.common import Images, Prepared, build_bundle, prepare_images
 
 
 def digit_images() -> tuple[Images, tuple[str, ...]]:

@@ -13,9 +13,6 @@ import torch
 
 from dlstudio.contract import DataBundle, LoadContext
 from dlstudio_images.data.common import (
-    SPLIT_DEFAULTS,
-    TRANSFORM_CHOICES,
-    TRANSFORM_DEFAULTS,
     Images,
     Pipeline,
     Prepared,
@@ -24,11 +21,6 @@ from dlstudio_images.data.common import (
     prepare_images,
 )
 
-DEFAULTS: dict[str, Any] = {"root": "", **TRANSFORM_DEFAULTS, "size": 224, "channels": 3, **SPLIT_DEFAULTS,
-                            "in_memory_mb": 512}
-CHOICES = TRANSFORM_CHOICES
-DESCRIPTION = ("Images in class folders: root/train/<class> and root/valid/<class> (the book's layout), or "
-               "root/<class> split automatically (stratified, seeded). Unreadable files are skipped.")
 TRAIN_NAMES, VALID_NAMES = ("train",), ("valid", "val", "validation")
 #: Skipped files listed in the run log; the full list goes to a file beside the cache.
 LISTED = 20

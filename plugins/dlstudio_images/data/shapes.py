@@ -13,22 +13,9 @@ import numpy as np
 import torch
 
 from dlstudio.contract import DataBundle, LoadContext
-from dlstudio_images.data.common import (
-    SPLIT_DEFAULTS,
-    TRANSFORM_CHOICES,
-    TRANSFORM_DEFAULTS,
-    Images,
-    Prepared,
-    build_bundle,
-    prepare_images,
-)
+from dlstudio_images.data.common import Images, Prepared, build_bundle, prepare_images
+from dlstudio_images.data.params import SHAPES
 
-SHAPES = ("circle", "square", "triangle", "star", "cross", "ring")
-DEFAULTS: dict[str, Any] = {**TRANSFORM_DEFAULTS, "size": 64, "per_class": 300, "num_classes": 4,
-                            **SPLIT_DEFAULTS}
-CHOICES = {**TRANSFORM_CHOICES, "num_classes": list(range(2, len(SHAPES) + 1))}
-DESCRIPTION = ("Generated colour images of shapes (circle, square, triangle, star, cross, ring) at random "
-               "position, size, colour and background: an offline stand-in for dogs vs cats.")
 #: Drawn at this multiple of the final size, then downsampled, for smooth edges.
 SUPERSAMPLE = 2
 

@@ -12,7 +12,6 @@ import io
 import pickle
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,59 +19,15 @@ import numpy as np
 import torch
 
 from dlstudio.contract import DataBundle, LoadContext
-from dlstudio_images.data.common import (
-    SPLIT_DEFAULTS,
-    TRANSFORM_CHOICES,
-    TRANSFORM_DEFAULTS,
-    Images,
-    Prepared,
-    build_bundle,
-    limit,
-    prepare_images,
-)
-
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    title: str
-    size: int
-    url: str
-    files: tuple[str, ...]
-    folder: str
-
-
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-               "t10k-labels-idx1-ubyte")
-CIFAR_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
-               "batches.meta")
-SOURCES = {s.id: s for s in (
-    Source("mnist", "MNIST", 28, "https://ossci-datasets.s3.amazonaws.com/mnist/", MNIST_FILES, "MNIST/raw"),
-    Source("fashion_mnist", "Fashion-MNIST", 28,
-           "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", MNIST_FILES, "FashionMNIST/raw"),
-    Source("cifar10", "CIFAR-10", 32, "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", CIFAR_FILES,
-           "cifar-10-batches-py"),
-)}
-
-
-def defaults(source: Source) -> dict[str, Any]:
-    return {"root": "", "download": False, "limit_train": 0, "limit_valid": 0, **TRANSFORM_DEFAULTS,
-            "size": source.size, "holdout": SPLIT_DEFAULTS["holdout"], "folds": 0, "fold": 0}
-
-
-CHOICES = TRANSFORM_CHOICES
-
-
-def description(source: Source) -> str:
-    return (f"{source.title} (torchvision): the official training set for training, its test set for "
-            "validation. Switch 'download' on to fetch it (needs internet).")
+from dlstudio_images.data.common import Images, Prepared, build_bundle, limit, prepare_images
+from dlstudio_images.data.params import TorchvisionSet
 
 
 def _root(params: Mapping[str, Any], ctx: LoadContext) -> Path:
     return Path(str(params["root"])).expanduser() if params["root"] else Path(ctx.cache_dir)
 
 
-def _missing_message(source: Source, root: Path, downloading: bool = False) -> str:
+def _missing_message(source: TorchvisionSet, root: Path, downloading: bool = False) -> str:
     where = root / source.folder
     names = ", ".join(source.files)
     url = source.url if source.id == "cifar10" else f"{source.url} ({', '.join(f + '.gz' for f in source.files)})"
@@ -91,7 +46,7 @@ def _gunzip(folder: Path, names: tuple[str, ...]) -> None:
                 shutil.copyfileobj(src, dst)
 
 
-def _download(source: Source, root: Path) -> None:
+def _download(source: TorchvisionSet, root: Path) -> None:
     import torchvision.datasets as tvd
 
     cls = {"mnist": tvd.MNIST, "fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[source.id]
@@ -103,7 +58,7 @@ def _download(source: Source, root: Path) -> None:
                          + _missing_message(source, root, downloading=True)) from None
 
 
-def _read_mnist(source: Source, root: Path) -> tuple[Images, Images, tuple[str, ...]]:
+def _read_mnist(source: TorchvisionSet, root: Path) -> tuple[Images, Images, tuple[str, ...]]:
     import torchvision.datasets as tvd
 
     cls = tvd.MNIST if source.id == "mnist" else tvd.FashionMNIST
@@ -151,7 +106,7 @@ def read_cifar_batch(path: Path) -> dict[str, Any]:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
 
 
-def _read_cifar(source: Source, root: Path) -> tuple[Images, Images, tuple[str, ...]]:
+def _read_cifar(source: TorchvisionSet, root: Path) -> tuple[Images, Images, tuple[str, ...]]:
     folder = root / source.folder
     if not all((folder / f).exists() for f in source.files):
         raise ValueError(_missing_message(source, root))
@@ -169,7 +124,8 @@ def _read_cifar(source: Source, root: Path) -> tuple[Images, Images, tuple[str, 
     return splits[0], splits[1], classes
 
 
-def read(source: Source, params: Mapping[str, Any], ctx: LoadContext) -> tuple[Images, Images, tuple[str, ...]]:
+def read(source: TorchvisionSet, params: Mapping[str, Any],
+         ctx: LoadContext) -> tuple[Images, Images, tuple[str, ...]]:
     root = _root(params, ctx)
     folder = root / source.folder
     if folder.is_dir():
@@ -182,12 +138,12 @@ def read(source: Source, params: Mapping[str, Any], ctx: LoadContext) -> tuple[I
     return reader(source, root)
 
 
-def prepare(source: Source, params: Mapping[str, Any], ctx: LoadContext) -> Prepared:
+def prepare(source: TorchvisionSet, params: Mapping[str, Any], ctx: LoadContext) -> Prepared:
     train, valid, classes = read(source, params, ctx)
     train = limit(train, int(params["limit_train"]), ctx.seed)
     valid = limit(valid, int(params["limit_valid"]), ctx.seed)
     return prepare_images(train, valid, classes, params, ctx.seed)
 
 
-def load(source: Source, params: Mapping[str, Any], ctx: LoadContext) -> DataBundle:
+def load(source: TorchvisionSet, params: Mapping[str, Any], ctx: LoadContext) -> DataBundle:
     return build_bundle(prepare(source, params, ctx))

@@ -61,7 +61,6 @@ class DogsCatsNet(Net):
 
 #: Where each network's final layer lives (replaced when transferring to other classes).
 HEADS = {"mnist_net": "fc2", "dogscats_net": "fc3"}
-DEFAULTS: dict[str, Any] = {"dropout": 0.5, "weights_file": ""}
 
 
 def _shape(info: DataInfo) -> tuple[int, int]:
@@ -83,7 +82,7 @@ def build(kind: str, params: Mapping[str, Any], info: DataInfo) -> nn.Module:
     state = load_transfer_state(params["weights_file"], f"images.{kind}")
     head = HEADS[kind]
     model = cls(channels, state[f"{head}.weight"].shape[0], size, dropout)
-    from dlstudio.checkpoints import apply_weights
+    from dlstudio.runs import apply_weights
 
     apply_weights(model, state, source=params["weights_file"])
     replace_linear(model, head, info.num_classes)

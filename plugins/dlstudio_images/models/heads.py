@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlstudio.contract import DataInfo, ModelSpec
+from dlstudio.contract import DataInfo
 
 VGG_FEATURES = 512 * 7 * 7
 
@@ -41,7 +41,8 @@ class VGGClassifier(nn.Module):
             nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(dropout), nn.Linear(4096, 1000),
         )
         if imagenet:
-            from dlstudio_images.models.torchvision_models import ARCHS, imagenet_state
+            from dlstudio_images.models.params import ARCHS
+            from dlstudio_images.models.torchvision_models import imagenet_state
 
             state = imagenet_state(ARCHS["vgg16"])
             self.load_state_dict({k: v for k, v in state.items() if k.startswith("classifier.")})
@@ -99,20 +100,3 @@ def build_ensemble(params: Mapping[str, Any], info: DataInfo) -> nn.Module:
     if sum(dims) != n:
         raise ValueError(f"feature_dims {dims} do not add up to the {n} features")
     return EnsembleHead(dims, info.num_classes, int(params["hidden"]), _dropout(params))
-
-
-def head_specs() -> list[ModelSpec]:
-    two = ("cat", "dog")
-    return [
-        ModelSpec(id="images.feature_head", title="Head on cached features", build=build_head, family="images",
-                  defaults={"head": "linear", "hidden": 256, "dropout": 0.0, "weights": "random"},
-                  choices={"head": ["linear", "mlp", "vgg16_classifier"], "weights": ["random", "imagenet"]},
-                  description="A linear layer (the book's FullyConnectedModel), an MLP, or VGG-16's classifier "
-                              "(ImageNet weights optional), trained on a backbone's cached features.",
-                  default_data=DataInfo((512,), two, "features", {"feature_dims": [512]})),
-        ModelSpec(id="images.ensemble_head", title="Ensemble of backbones (book)", build=build_ensemble,
-                  family="images", defaults={"hidden": 512, "dropout": 0.5},
-                  description="The book's EnsembleModel: one linear layer per backbone's features, summed, "
-                              "then a classifier. Use with several backbones' cached features.",
-                  default_data=DataInfo((512 + 2048 + 1024,), two, "features", {"feature_dims": [512, 2048, 1024]})),
-    ]

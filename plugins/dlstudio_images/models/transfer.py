@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlstudio.checkpoints import load_checkpoint
+from dlstudio.runs import load_weights
 
 
 def load_transfer_state(path: str, architecture: str) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint or state dict to start from; refuses a dlstudio checkpoint of another model."""
-    state, meta = load_checkpoint(path)
+    state, meta = load_weights(path)
     saved = meta.get("architecture")
     if saved and saved != architecture:
         raise ValueError(f"{path} holds a {saved} model, not {architecture}: choose the matching architecture")

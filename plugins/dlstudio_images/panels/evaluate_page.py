@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio import runs
 from dlstudio_images.data.common import to_display
 from dlstudio_images.evaluate import CheckpointEvaluation, evaluate_checkpoint, preprocess, top_k
 from dlstudio_images.panels.widgets import BarChart, Colour, Gallery, ImageDrop, heat, to_pixmap
@@ -112,10 +113,11 @@ class EvaluatePage(QWidget):
     def refresh_runs(self) -> None:
         current = self.runs.currentData()
         self.runs.clear()
-        for row in self.context.studio.store.list_runs():
-            if row.plugin == "images" and row.status in ("completed", "stopped", "cancelled") and row.epochs_done:
-                best = f" — {row.best_value:.2%}" if row.best_value is not None else ""
-                self.runs.addItem(f"{row.name or row.model}{best} ({row.id})", row.id)
+        for info in runs.list_runs(self.context.studio, plugin="images",
+                                   status=("completed", "stopped", "cancelled")):
+            if info.epochs_done:
+                best = f" — {info.best_value:.2%}" if info.best_value is not None else ""
+                self.runs.addItem(f"{info.name or info.model}{best} ({info.id})", info.id)
         if current:
             self.runs.setCurrentIndex(max(0, self.runs.findData(current)))
 
@@ -123,10 +125,10 @@ class EvaluatePage(QWidget):
         run_id = self.runs.currentData()
         if not run_id:
             return None
-        artifacts = self.context.studio.store.artifacts(run_id)
+        saved = runs.artifacts(self.context.studio, run_id)
         for kind in (self.kind.currentText(), "final", "best", "last"):
-            if kind in artifacts:
-                return artifacts[kind][0]
+            if kind in saved:
+                return saved[kind].path
         return None
 
     def evaluate_selected(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio import runs
 from dlstudio_images.runs import mean_std, run_result
 
 PALETTE = [(52, 120, 200), (220, 110, 30), (60, 160, 80), (190, 60, 60), (130, 90, 180), (120, 120, 120),
@@ -87,7 +88,7 @@ class StudyBook(QObject):
 
     def _started(self, run_id: str, _plugin: str) -> None:
         try:
-            name = self.context.studio.store.get(run_id).name
+            name = runs.get_run(self.context.studio, run_id).name
         except KeyError:
             return
         for study in self.studies:
@@ -189,7 +190,6 @@ class StudiesPage(QWidget):
         if study is None:
             self.summary.clear()
             return
-        store = self.context.studio.store
         accuracies = []
         self.table.setRowCount(len(study.names))
         for row, label in enumerate(study.names):
@@ -198,7 +198,7 @@ class StudiesPage(QWidget):
             cells = [label, status, "", "", "", "", run_id]
             curve = study.curves.get(label, [])
             if run_id and status not in ("queued", "running"):
-                result = run_result(store, run_id, label)
+                result = run_result(self.context.studio, run_id, label)
                 curve = result.curves.get("valid_accuracy", curve)
                 if result.best_accuracy is not None:
                     accuracies.append(result.best_accuracy)

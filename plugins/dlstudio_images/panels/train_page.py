@@ -24,7 +24,7 @@ from dlstudio_images.panels.studies import study_book
 
 def count_parameters_for(studio: Any, spec: Any) -> tuple[int, int]:
     """(trainable, frozen) parameters of the spec's model, sized from its data's parameters."""
-    from dlstudio.modelio import build_model
+    from dlstudio.runs import build_model
     from dlstudio_images.models.transfer import count_parameters
     from dlstudio_images.session import data_hint
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from PySide6.QtCore import QObject, Signal
 
-from dlstudio.checkpoints import CheckpointError
+from dlstudio.runs import CheckpointError
 from dlstudio_inspector.common import InspectorError, format_shape
 from dlstudio_inspector.sources import OpenedModel
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio import runs
 from dlstudio_inspector import inputs, samples, sources
 from dlstudio_inspector.panels.session import Session
 
@@ -103,8 +104,8 @@ class SourceBar(QWidget):
             self.model_combo.setCurrentIndex(self.model_combo.findData(current))
         run = self.run_combo.currentData()
         self.run_combo.clear()
-        for row in self.session.studio.store.list_runs():
-            self.run_combo.addItem(f"{row.name or row.model} · {row.id} · {row.status}", row.id)
+        for info in runs.list_runs(self.session.studio):
+            self.run_combo.addItem(f"{info.name or info.model} · {info.id} · {info.status}", info.id)
         if run is not None and self.run_combo.findData(run) >= 0:
             self.run_combo.setCurrentIndex(self.run_combo.findData(run))
 
@@ -156,10 +157,8 @@ class SourceBar(QWidget):
         self._open(sources.open_file, self.session.studio, str(path), architecture, on_error=done_or_ask)
 
     def _ask_architecture(self, path: str | Path) -> None:
-        from dlstudio.checkpoints import load_checkpoint
-
         try:
-            fits = sources.matching_architectures(self.session.studio, load_checkpoint(path)[0])
+            fits = sources.matching_architectures(self.session.studio, runs.load_weights(path).state)
         except Exception:
             fits = []
         ids = fits + [i for i in sorted(self.session.studio.registry.models.ids()) if i not in fits]

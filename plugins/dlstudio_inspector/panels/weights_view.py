@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio import runs
 from dlstudio_inspector.activations import COLORMAPS, colorize
 from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.panels.qtimage import ImageView
@@ -148,8 +151,7 @@ class WeightsView(QWidget):
     def load_norms(self) -> None:
         opened = self.session.opened
         self.norms.clear()
-        if opened is None or not opened.run_id or opened.run_id not in {r.id for r in
-                                                                       self.session.studio.store.list_runs()}:
+        if opened is None or not opened.run_id or not _known_run(self.session.studio, opened.run_id):
             self.norms_info.setText("Open a model from a run to follow its weight norms across epochs.")
             self.norms.hide()
             return
@@ -167,6 +169,15 @@ class WeightsView(QWidget):
                             pen=pg.mkPen(pg.intColor(i, MAX_NORM_CURVES), width=1.5))
         more = f" (the {MAX_NORM_CURVES} largest of {len(ranked)} layers)" if len(ranked) > MAX_NORM_CURVES else ""
         self.norms_info.setText(f"epochs {', '.join(map(str, history.epochs))}{more}. " + " ".join(history.notes))
+
+
+def _known_run(studio: Any, run_id: str) -> bool:
+    """Whether the run store holds ``run_id`` (a checkpoint file may name a run deleted since)."""
+    try:
+        runs.get_run(studio, run_id)
+    except KeyError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

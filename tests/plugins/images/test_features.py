@@ -9,16 +9,19 @@ from dlstudio.engine.records import EpochEnd
 from dlstudio.spec import RunSpec, TrainSection
 from dlstudio_images import features
 from dlstudio_images.data import digits as digits_source
+from dlstudio_images.data.catalog import FEATURES_DEFAULTS
+from dlstudio_images.data.params import DIGITS_DEFAULTS
 from dlstudio_images.ensemble import comparison, comparison_specs
 from dlstudio_images.models import torchvision_models as tvm
 from dlstudio_images.models.heads import EnsembleHead, FeatureHead
+from dlstudio_images.models.params import ARCHS, defaults
 from tests.plugins.images.factory import train
 
 SHAPES = {"size": 32, "per_class": 10, "num_classes": 3, "normalize": "none"}
 
 
 def _params(**kw):
-    return {**features.DEFAULTS, "source": "images.shapes", **SHAPES, **kw}
+    return {**FEATURES_DEFAULTS, "source": "images.shapes", **SHAPES, **kw}
 
 
 @pytest.fixture
@@ -59,19 +62,19 @@ def _train_head(studio, model, bundle, epochs=6):
 
 def test_cached_features_give_the_same_head_accuracy_as_the_full_forward_pass(studio, tmp_path, fctx):
     """A frozen ResNet-18 + its fc trained on images, vs the same fc trained on the cached features."""
-    arch = tvm.ARCHS["resnet18"]
+    arch = ARCHS["resnet18"]
     digits = {"size": 32, "channels": 3}
     torch.manual_seed(3)
-    net = tvm.build(arch, tvm.defaults(arch), DataInfo((3, 32, 32), tuple("0123456789")))
+    net = tvm.build(arch, defaults(arch), DataInfo((3, 32, 32), tuple("0123456789")))
     path = str(save_checkpoint(tmp_path / "backbone", net.state_dict(), {"architecture": "images.resnet18"}))
     file_params = {"weights": "file", "weights_file": path}
 
-    images = digits_source.load({**digits_source.DEFAULTS, **digits}, LoadContext(cache_dir=tmp_path, seed=0))
-    full = tvm.build(arch, {**tvm.defaults(arch), **file_params, "freeze": "backbone"}, images.info)
+    images = digits_source.load({**DIGITS_DEFAULTS, **digits}, LoadContext(cache_dir=tmp_path, seed=0))
+    full = tvm.build(arch, {**defaults(arch), **file_params, "freeze": "backbone"}, images.info)
     uncached = _train_head(studio, full, images, epochs=3)
 
     cached_bundle = features.load_features(
-        {**features.DEFAULTS, "source": "images.digits", **digits, **file_params}, fctx)
+        {**FEATURES_DEFAULTS, "source": "images.digits", **digits, **file_params}, fctx)
     head = FeatureHead(512, 10)
     head.fc.load_state_dict(net.fc.state_dict())
     cached = _train_head(studio, head, cached_bundle, epochs=3)
@@ -110,7 +113,7 @@ def test_ensemble_comparison_runs_each_backbone_alone_and_together(studio):
         run_id, ended = train(studio, run_spec.to_dict())
         assert ended.status == "completed"
         labelled.append((label, run_id))
-    rows = comparison(studio.store, labelled)
+    rows = comparison(studio, labelled)
     assert [r.label for r in rows] == ["resnet18", "mobilenet_v3_small", "ensemble"]
     assert all(r.best_accuracy is not None and 0.5 < r.best_accuracy <= 1 for r in rows)
     assert studio.store.get(labelled[2][1]).model == "images.ensemble_head"

@@ -41,7 +41,7 @@ def test_kfold_runs_give_a_table_with_mean_and_std(studio):
         run_id, ended = train(studio, spec.to_dict())
         assert ended.status == "completed"
         run_ids.append(run_id)
-    summary = summarize(studio.store, run_ids)
+    summary = summarize(studio, run_ids)
     accs = [f.best_accuracy for f in summary.folds]
     assert len(accs) == 3 and all(0.5 < a <= 1 for a in accs)
     assert summary.mean == pytest.approx(sum(accs) / 3)

@@ -1,11 +1,13 @@
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from dlstudio.modelio import build_model
 from dlstudio.runner import Run, RunError, resolve_parts
+from tests.plugins.images.factory import write_mnist
 
 PACKAGE = Path(__import__("dlstudio_images").__file__).parent
 
@@ -59,6 +61,37 @@ def test_the_plugin_loads_headless_without_qt():
             "s = Studio.open(tempfile.mkdtemp(), [module_candidate('images', p)]); "
             "assert len(s.registry.recipes) > 10; assert 'PySide6' not in sys.modules, 'Qt imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_registering_the_plugin_imports_no_torch_and_building_imports_it_on_first_use():
+    """``dlstudio --help`` and ``dlstudio plugins`` register every plugin: describing the image models and
+    datasets must not cost torch's import; building and loading still work, importing it then."""
+    code = textwrap.dedent("""
+        import sys, tempfile
+        from dlstudio.contract import LoadContext
+        from dlstudio.plugins import module_candidate
+        from dlstudio.studio import Studio
+        import dlstudio_images.plugin as p
+
+        s = Studio.open(tempfile.mkdtemp(), [module_candidate('images', p)])
+        assert len(s.registry.models) > 10 and 'images.features' in s.registry.datasets
+        heavy = sorted(m for m in sys.modules if m.partition('.')[0] in ('torch', 'torchvision'))
+        assert not heavy, heavy[:5]
+        data = s.registry.datasets.get('images.digits')
+        bundle = data.load({**data.defaults, 'size': 16}, LoadContext(cache_dir=tempfile.mkdtemp(), seed=0))
+        for model_id in ('images.mnist_net', 'images.resnet18', 'images.feature_head'):
+            spec = s.registry.models.get(model_id)
+            info = bundle.info if model_id == 'images.mnist_net' else spec.default_data
+            assert spec.build(spec.defaults, info) is not None
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_a_torchvision_set_loads_through_its_registered_spec(studio, tmp_path, ctx):
+    write_mnist(tmp_path)
+    spec = studio.registry.datasets.get("images.mnist")
+    bundle = spec.load({**spec.defaults, "root": str(tmp_path), "normalize": "none"}, ctx)
+    assert (len(bundle.train), len(bundle.valid)) == (40, 20) and bundle.info.input_shape == (1, 28, 28)
 
 
 def test_modules_stay_small():

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from dlstudio import hookimpl
 from dlstudio.contract import DataInfo, FamilySpec, ModelSpec
 
-DLSTUDIO_CONTRACT = 1
+DLSTUDIO_CONTRACT = 2
 __version__ = "0.0.1"
 
 IMAGE = DataInfo(input_shape=(3, 32, 32), classes=tuple(f"c{i}" for i in range(4)), input_kind="image",

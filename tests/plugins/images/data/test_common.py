@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from dlstudio_images.data.common import (
-    TRANSFORM_DEFAULTS,
     Images,
     TransformedImages,
     make_pipeline,
@@ -10,6 +9,7 @@ from dlstudio_images.data.common import (
     split_indices,
     to_display,
 )
+from dlstudio_images.data.params import TRANSFORM_DEFAULTS
 
 
 def _images(n_per_class=10, classes=3, size=8, channels=3):

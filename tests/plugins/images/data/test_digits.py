@@ -4,11 +4,12 @@ import torch
 from torch.utils.data import TensorDataset
 
 from dlstudio_images.data import digits
+from dlstudio_images.data.params import DIGITS_DEFAULTS
 from tests.plugins.images.factory import train
 
 
 def test_digits_load_as_in_memory_tensors_with_a_stratified_holdout(ctx):
-    bundle = digits.load({**digits.DEFAULTS, "size": 16, "holdout": 0.25}, ctx)
+    bundle = digits.load({**DIGITS_DEFAULTS, "size": 16, "holdout": 0.25}, ctx)
     assert isinstance(bundle.train, TensorDataset) and isinstance(bundle.valid, TensorDataset)
     assert len(bundle.train) + len(bundle.valid) == 1797
     assert abs(len(bundle.valid) - 0.25 * 1797) <= 1
@@ -25,9 +26,9 @@ def test_digits_load_as_in_memory_tensors_with_a_stratified_holdout(ctx):
 
 
 def test_the_split_follows_the_seed(ctx):
-    a = digits.prepare(digits.DEFAULTS, ctx)
-    b = digits.prepare(digits.DEFAULTS, ctx)
-    c = digits.prepare(digits.DEFAULTS, type(ctx)(cache_dir=ctx.cache_dir, seed=1))
+    a = digits.prepare(DIGITS_DEFAULTS, ctx)
+    b = digits.prepare(DIGITS_DEFAULTS, ctx)
+    c = digits.prepare(DIGITS_DEFAULTS, type(ctx)(cache_dir=ctx.cache_dir, seed=1))
     assert torch.equal(a.valid.tensor, b.valid.tensor)
     assert not torch.equal(a.valid.tensor, c.valid.tensor)
 

@@ -4,11 +4,12 @@ from torch.utils.data import TensorDataset
 
 from dlstudio_images.data import folder
 from dlstudio_images.data.common import TransformedImages
+from dlstudio_images.data.params import FOLDER_DEFAULTS
 from tests.plugins.images.factory import make_folder, write_image
 
 
 def _params(root, **kw):
-    return {**folder.DEFAULTS, "root": str(root), "size": 16, "normalize": "none", **kw}
+    return {**FOLDER_DEFAULTS, "root": str(root), "size": 16, "normalize": "none", **kw}
 
 
 def test_book_layout_train_and_valid_folders(tmp_path, ctx):

@@ -2,10 +2,11 @@ import pytest
 import torch
 
 from dlstudio_images.data import shapes
+from dlstudio_images.data.params import SHAPES_DEFAULTS
 
 
 def test_shapes_are_seeded_colour_images_n_per_class(ctx):
-    params = {**shapes.DEFAULTS, "size": 24, "per_class": 10, "num_classes": 3, "normalize": "none"}
+    params = {**SHAPES_DEFAULTS, "size": 24, "per_class": 10, "num_classes": 3, "normalize": "none"}
     a = shapes.prepare(params, ctx)
     b = shapes.prepare(params, ctx)
     assert a.classes == ("circle", "square", "triangle")
@@ -26,4 +27,4 @@ def test_images_vary_in_background_and_shape_colour():
 
 def test_bad_parameters_are_refused(ctx):
     with pytest.raises(ValueError, match="per_class"):
-        shapes.prepare({**shapes.DEFAULTS, "per_class": 1}, ctx)
+        shapes.prepare({**SHAPES_DEFAULTS, "per_class": 1}, ctx)

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from dlstudio_images.data import torchvision_sets as tvs
+from dlstudio_images.data.params import TORCHVISION_SETS, torchvision_defaults
 from tests.plugins.images.factory import write_cifar, write_mnist
 
-MNIST, FASHION, CIFAR = (tvs.SOURCES[k] for k in ("mnist", "fashion_mnist", "cifar10"))
+MNIST, FASHION, CIFAR = (TORCHVISION_SETS[k] for k in ("mnist", "fashion_mnist", "cifar10"))
 
 
 def _params(source, root, **kw):
-    return {**tvs.defaults(source), "root": str(root), "normalize": "none", **kw}
+    return {**torchvision_defaults(source), "root": str(root), "normalize": "none", **kw}
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -82,5 +83,5 @@ def test_download_failing_offline_is_a_clear_message(tmp_path, ctx, monkeypatch)
 
 def test_root_defaults_to_the_cache_folder(tmp_path, ctx):
     write_mnist(ctx.cache_dir)
-    bundle = tvs.load(MNIST, {**tvs.defaults(MNIST)}, ctx)
+    bundle = tvs.load(MNIST, {**torchvision_defaults(MNIST)}, ctx)
     assert len(bundle.train) == 40

@@ -6,9 +6,8 @@ import torch
 from dlstudio.checkpoints import save_checkpoint
 from dlstudio.contract import DataInfo
 from dlstudio_images.models import torchvision_models as tvm
+from dlstudio_images.models.params import ARCHS, defaults
 from dlstudio_images.models.transfer import count_parameters
-
-ARCHS = tvm.ARCHS
 
 
 def _params(**kw):
@@ -24,7 +23,7 @@ def _info(classes=3, channels=3, size=32):
 def test_the_head_is_replaced_for_the_datas_classes(arch_id):
     arch = ARCHS[arch_id]
     size = max(arch.min_size, 32)
-    model = tvm.build(arch, {**tvm.defaults(arch), "aux_logits": False}, _info(5, size=size))
+    model = tvm.build(arch, {**defaults(arch), "aux_logits": False}, _info(5, size=size))
     head = model.get_submodule(arch.head)
     assert head.out_features == 5
     model.eval()
@@ -34,8 +33,8 @@ def test_the_head_is_replaced_for_the_datas_classes(arch_id):
 def test_inception_keeps_its_auxiliary_logits_at_299_pixels():
     arch = ARCHS["inception_v3"]
     with pytest.raises(ValueError, match="at least 299"):
-        tvm.build(arch, tvm.defaults(arch), _info(5, size=128))
-    model = tvm.build(arch, {**tvm.defaults(arch), "freeze": "mixed6"}, _info(5, size=299))
+        tvm.build(arch, defaults(arch), _info(5, size=128))
+    model = tvm.build(arch, {**defaults(arch), "freeze": "mixed6"}, _info(5, size=299))
     out = model.train()(torch.randn(2, 3, 299, 299))
     assert out.logits.shape == (2, 5) and out.aux_logits.shape == (2, 5)
 
