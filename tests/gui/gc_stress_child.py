@@ -7,8 +7,8 @@ runs on the run thread, destroys a Qt object there and deadlocks against the GUI
 
     python -m tests.gui.gc_stress_child RUNS [--no-policy]
 
-Prints ``ok N`` with the number of runs that trained to their end; when no run ends for a minute (a hang: a run takes well under a
-second), ``faulthandler`` dumps every thread and exits 1.
+Prints ``ok N`` with the number of runs that trained to their end; when no run ends for a minute (a hang:
+a run takes well under a second), ``faulthandler`` dumps every thread and exits 1.
 """
 
 from __future__ import annotations

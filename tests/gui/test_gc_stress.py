@@ -29,9 +29,8 @@ def test_many_runs_while_widgets_are_collected_never_deadlock_or_crash():
 def test_the_window_collects_garbage_on_the_gui_thread_only(qapp):
     import gc
 
-    from dlstudio.gui.app import configure_application
-
     from dlstudio.gui import gc_policy
+    from dlstudio.gui.app import configure_application
 
     was_enabled = gc.isenabled()
     gc.enable()  # as in a fresh process (the test session itself collects between tests)
