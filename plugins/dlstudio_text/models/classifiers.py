@@ -19,10 +19,10 @@ from torch import nn
 from dlstudio.contract import DataInfo
 from dlstudio_text.models.common import (
     check_length,
-    final_states,
     make_embedding,
     num_classes,
     padding_mask,
+    top_final_state,
 )
 
 
@@ -63,7 +63,7 @@ class IMDBRnn(nn.Module):
         self.pack = pack
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        h = final_states(self.lstm, self.embedding(tokens), lengths if self.pack else None)
+        h = top_final_state(self.lstm, self.embedding(tokens), lengths if self.pack else None)
         return self.fc(self.dropout(h[-1]))
 
 
@@ -83,8 +83,8 @@ class RecurrentClassifier(nn.Module):
         self.fc = nn.Linear(hidden * self.directions, classes)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        h = final_states(self.rnn, self.embedding(tokens), lengths)
-        top = torch.cat(list(h[-self.directions:]), dim=1)  # forward's end, then backward's (its start)
+        h = top_final_state(self.rnn, self.embedding(tokens), lengths)
+        top = torch.cat(list(h), dim=1)  # forward's end, then backward's (its start)
         return self.fc(self.dropout(top))
 
 

@@ -88,6 +88,22 @@ def final_states(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None)
     return state[0] if isinstance(state, tuple) else state
 
 
+def top_final_state(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """The top layer's final state of each direction, ``(directions, batch, hidden)``, each sequence read to its
+    own length.
+
+    A one-directional RNN is causal: its output at a text's last real token does not depend on the padding
+    after it. So it runs once over the padded batch and that output is picked out: the same numbers as
+    packing, without its cost (packed batches took 2.7× a padded batch's time on this 2-core CPU). The
+    backward direction of a bidirectional RNN starts at the end, so padding would reach it: that case is packed.
+    """
+    if rnn.bidirectional or lengths is None:
+        return final_states(rnn, x, lengths)[-(2 if rnn.bidirectional else 1):]
+    output, _ = rnn(x)
+    last = lengths.to(output.device).clamp(1, x.shape[1]) - 1
+    return output[torch.arange(output.shape[0], device=output.device), last][None]
+
+
 def padding_mask(lengths: torch.Tensor, steps: int, device: torch.device) -> torch.Tensor:
     """``True`` at the padding positions of each row (what attention must ignore)."""
     lengths = lengths.to(device).clamp(1, steps)

@@ -32,6 +32,12 @@ def _try_it(context):
     return TryPage(context)
 
 
+def _evaluate(context):
+    from dlstudio_text.panels.evaluate_page import EvaluatePage
+
+    return EvaluatePage(context)
+
+
 def _embeddings(context):
     from dlstudio_text.panels.embeddings_page import EmbeddingsPage
 
@@ -44,5 +50,6 @@ def panel_specs() -> list[PanelSpec]:
         PanelSpec(id="text.data", title="Data & vocabulary", family=FAMILY, factory=_data, order=20),
         PanelSpec(id="text.try", title="Try a classifier", family=FAMILY, factory=_try_it, order=30),
         PanelSpec(id="text.generate", title="Generate", family=FAMILY, factory=_generate, order=40),
+        PanelSpec(id="text.evaluate", title="Evaluate", family=FAMILY, factory=_evaluate, order=35),
         PanelSpec(id="text.embeddings", title="Embeddings", family=FAMILY, factory=_embeddings, order=50),
     ]
