@@ -16,7 +16,7 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dlstudio_text.download import download
 from dlstudio_text.tokens import PAD_ID, SPECIALS, Encoder
@@ -151,6 +151,42 @@ def read_vectors(path: str | os.PathLike, encoder: Encoder, *, seed: int = 0) ->
         messages.append(f"{path.name} has no vector for any token of the vocabulary: is it the right language, "
                         f"and does its casing match (lowercase: {encoder.lowercase})?")
     return Vectors(weights, dim, len(rows), coverage, messages, tuple(missing))
+
+
+def read_vector_file(path: str | os.PathLike, *, limit: int = 50_000) -> tuple[list[str], Any]:
+    """The first ``limit`` words of a vectors file and their vectors (``(words, float32 array [n, dim])``), to
+    explore pretrained embeddings on their own. Such files list the most frequent words first. Raises
+    ValueError naming the line for a line with the wrong number of values."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no vectors file at {path}")
+    words: list[str] = []
+    rows: list[Any] = []
+    dim = 0
+    for number, line in _lines(path):
+        if not line:
+            continue
+        parts = line.split(" ")
+        if number == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            dim = int(parts[1])
+            continue
+        parts = line.split()
+        dim = dim or len(parts) - 1
+        if len(parts) != dim + 1:
+            raise ValueError(f"{path.name}, line {number}: {len(parts) - 1} values after the word, where the "
+                             f"file's vectors have {dim}: {line[:60]!r}")
+        try:
+            rows.append(np.array(parts[1:], dtype=np.float32))
+        except ValueError as exc:
+            raise ValueError(f"{path.name}, line {number}: {exc}") from None
+        words.append(parts[0])
+        if len(words) >= limit:
+            break
+    if not words:
+        raise ValueError(f"{path.name}: no word vectors in it (expected lines of a word and its numbers)")
+    return words, np.stack(rows)
 
 
 def glove_file(dim: int) -> str:

@@ -10,7 +10,7 @@ from dlstudio.contract import RecipeSpec
 
 IMDB_NOTE = (
     "IMDB (aclImdb_v1.tar.gz, 84 MB, from https://ai.stanford.edu/~amaas/data/sentiment/): switch the dataset's "
-    "'download' on (needs internet), or put the archive in <dlstudio home>/cache/text.folder/ (dlstudio extracts "
+    "'download' on (needs internet), or put the archive in $DLSTUDIO_HOME/cache/text.folder/ (dlstudio extracts "
     "it there), or set 'root' to a folder holding the extracted aclImdb. Offline, the 'sentiment-…' recipes "
     "train the same models on the generated reviews."
 )
@@ -20,7 +20,7 @@ GLOVE_NOTE = (
 )
 WIKITEXT_NOTE = (
     "WikiText-2 (wikitext-2-v1.zip, 4 MB): switch the corpus's 'download' on (needs internet), or put the zip "
-    "in <dlstudio home>/cache/text.corpus/ (dlstudio extracts it there). Offline, 'corpus-lstm-lm' trains the "
+    "in $DLSTUDIO_HOME/cache/text.corpus/ (dlstudio extracts it there). Offline, 'corpus-lstm-lm' trains the "
     "same model on the Python standard library's docstrings."
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,15 @@ def read_embeddings(studio: Any, run_id: str) -> Embeddings:
     return Embeddings(run_id, weights[: len(itos)], itos, dict(loaded.encoder.counts))
 
 
+def read_file_embeddings(path: str, limit: int) -> Embeddings:
+    """Pretrained vectors on their own (a GloVe / word2vec-text / fastText file): its first ``limit`` words,
+    ranked as the file lists them (most frequent first)."""
+    from dlstudio_text.embeddings import read_vector_file
+
+    words, weights = read_vector_file(path, limit=limit)
+    return Embeddings(f"file {Path(path).name}", weights, words, {w: len(words) - i for i, w in enumerate(words)})
+
+
 class _AllRuns(RunPicker):
     """Finished runs of both text tasks."""
 
@@ -79,6 +89,8 @@ class EmbeddingsPage(QWidget):
         super().__init__(parent)
         self.context = context
         self.embeddings: Embeddings | None = None
+        #: Which vectors file the page waits for (its loads are told apart from runs' by their name).
+        self._expected = ""
         self.points: tuple[list[str], np.ndarray] | None = None
         self.job: Any = None
 
@@ -86,10 +98,15 @@ class EmbeddingsPage(QWidget):
         self.runs.currentIndexChanged.connect(lambda *_: self.load_selected())
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.runs.refresh)
+        vectors_button = QPushButton("Vectors file…")
+        vectors_button.setToolTip("Explore pretrained vectors (GloVe, word2vec text, fastText .vec) on their own: "
+                                  "the file's 50,000 most frequent words")
+        vectors_button.clicked.connect(self.choose_vectors_file)
         top = QHBoxLayout()
         top.addWidget(QLabel("Run"))
         top.addWidget(self.runs, 1)
         top.addWidget(refresh)
+        top.addWidget(vectors_button)
         self.info = QLabel(wordWrap=True)
         self.info.setStyleSheet("color:#555")
 
@@ -173,12 +190,28 @@ class EmbeddingsPage(QWidget):
         self.job = self.context.run_in_background(read_embeddings, self.context.studio, run_id,
                                                   on_result=self._loaded, on_error=self._failed)
 
+    def choose_vectors_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Pretrained word vectors", "",
+                                              "Word vectors (*.txt *.vec *.gz);;All files (*)")
+        if path:
+            self.load_vectors_file(path)
+
+    def load_vectors_file(self, path: str, limit: int = 50_000) -> None:
+        self.embeddings = None
+        self._expected = f"file {Path(path).name}"
+        self.info.setText(f"Reading {path}…")
+        self.job = self.context.run_in_background(read_file_embeddings, path, limit, on_result=self._loaded,
+                                                  on_error=self._failed)
+
     def _loaded(self, emb: Embeddings) -> None:
-        if emb.run_id != self.runs.currentData():
+        expected = self._expected if emb.run_id.startswith("file ") else self.runs.currentData()
+        if emb.run_id != expected:
             return
         self.embeddings = emb
-        self.info.setText(f"Run {emb.run_id}: {emb.weights.shape[0]:,} tokens × {emb.weights.shape[1]} "
-                          "dimensions.")
+        source = emb.run_id.capitalize() if emb.run_id.startswith("file ") else f"Run {emb.run_id}"
+        self.info.setText(f"{source}: {emb.weights.shape[0]:,} tokens × {emb.weights.shape[1]} dimensions.")
         words = [w for w, _ in sorted(emb.counts.items(), key=lambda wc: -wc[1]) if w.isalpha() and len(w) > 3]
         edits = (self.word, self.a, self.b, self.c)
         if words and any(e.text().strip().lower() not in emb.itos for e in edits):

@@ -63,7 +63,7 @@ def test_a_book_recipe_without_its_data_names_the_archive_and_folder(text_studio
     folder = text_studio.home / "cache" / dataset
     assert archive in str(refused.value) and str(folder) in str(refused.value)
     note = RECIPES[recipe].data_note
-    assert archive in note and f"<dlstudio home>/cache/{dataset}/" in note
+    assert archive in note and f"$DLSTUDIO_HOME/cache/{dataset}/" in note
 
 
 def test_dlstudio_recipes_lists_the_text_recipes(text_studio, capsys):
