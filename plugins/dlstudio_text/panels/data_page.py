@@ -133,6 +133,7 @@ class DataPage(QWidget):
         header = self.token_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.token_view.setMinimumWidth(380)  # room for the tokens themselves ("seemed", "although" were cut)
         tokens_box = QGroupBox("Tokens by frequency (training texts)")
         QVBoxLayout(tokens_box).addWidget(self.token_view)
 
