@@ -162,3 +162,38 @@ class RecordingHost:
     def show_panel(self, panel_id: str) -> bool:
         self.shown.append(panel_id)
         return True
+
+
+class _PrintingHost(RecordingHost):
+    """Errors also go to the terminal, so a preview run from a shell shows them."""
+
+    def show_error(self, title: str, message: str, details: str) -> None:
+        super().show_error(title, message, details)
+        print(f"{title}: {message}")
+
+
+def preview_context(name: str, plugin: Any, home: Any = None) -> StudioContext:
+    """A real :class:`StudioContext` over a studio of one plugin (``plugin``: its module, loaded as ``name``)
+    in ``home`` (a temporary folder by default), with a host that records what a page asks for: for a panel's
+    ``python -m`` preview and for plugin tests."""
+    import tempfile
+    from pathlib import Path
+
+    from dlstudio.plugins import module_candidate
+    from dlstudio.studio import Studio
+
+    home = Path(home) if home else Path(tempfile.mkdtemp(prefix=f"dlstudio-{name}-"))
+    return StudioContext(Studio.open(home, [module_candidate(name, plugin)]), _PrintingHost())
+
+
+def preview_panel(factory: Callable[[StudioContext], Any], context: StudioContext,
+                  size: tuple[int, int] = (1280, 800)) -> int:
+    """Open ``factory(context)`` in a window of its own at ``size`` (a laptop's screen by default) and run the
+    event loop until it is closed (for a panel module's ``__main__``)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    widget = factory(context)
+    widget.resize(*size)
+    widget.show()
+    return app.exec()

@@ -176,7 +176,6 @@ class EmbeddingsPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.info)
         layout.addLayout(body, 1)
-        context.run_finished.connect(lambda *_: self.runs.refresh())
         self.load_selected()
 
     # -- the run --------------------------------------------------------------------------------------

@@ -100,7 +100,6 @@ class EvaluatePage(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.classifier_view, 1)
         layout.addWidget(self.lm_view, 1)
-        context.run_finished.connect(lambda *_: (self.classifier_runs.refresh(), self.lm_runs.refresh()))
         self._kind_changed()
 
     def _kind_changed(self) -> None:

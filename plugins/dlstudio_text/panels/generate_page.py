@@ -108,7 +108,6 @@ class GeneratePage(QWidget):
         layout.addWidget(self.run_info)
         layout.addLayout(prompt_row)
         layout.addLayout(body, 1)
-        context.run_finished.connect(lambda *_: self.runs.refresh())
         self._run_changed()
 
     # -- the run --------------------------------------------------------------------------------------

@@ -98,7 +98,6 @@ class TryPage(QWidget):
         layout.addWidget(QLabel("Your sentence"))
         layout.addWidget(self.editor)
         layout.addWidget(body, 1)
-        context.run_finished.connect(lambda *_: self.runs.refresh())
         self.load_selected()
 
     # -- the run --------------------------------------------------------------------------------------

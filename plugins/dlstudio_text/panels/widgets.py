@@ -184,7 +184,8 @@ class TokenTable(QAbstractTableModel):
 
 
 class RunPicker(QComboBox):
-    """Finished runs of one task that saved weights, newest first; ``refresh()`` keeps the choice."""
+    """Finished runs of one task that saved weights, newest first; ``refresh()`` keeps the choice. The list
+    follows the runs that finish while the page is open."""
 
     def __init__(self, context, task: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +193,7 @@ class RunPicker(QComboBox):
         self.task = task
         self.setMinimumWidth(360)
         self.refresh()
+        context.run_finished.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
         current = self.currentData()
