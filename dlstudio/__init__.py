@@ -21,7 +21,7 @@ PROJECT_NAME = "dlstudio"
 ENTRY_POINT_GROUP = "dlstudio.plugins"
 #: Version of the plugin contract (hookspecs + contract dataclasses). A plugin may declare the
 #: major version it was written for as a module attribute ``DLSTUDIO_CONTRACT = 2``.
-CONTRACT_VERSION = (2, 0)
+CONTRACT_VERSION = (2, 1)
 #: Earlier major versions whose plugins still load, with a warning that points at the migration guide.
 COMPATIBLE_CONTRACTS = frozenset({1})
 

@@ -129,13 +129,12 @@ def _broken_command(command: Any, failure: str) -> int:
 
 
 def _train(args: argparse.Namespace, studio: Any) -> int:
-    from dlstudio.cli_progress import ProgressPrinter
-    from dlstudio.runner import Run, run_to_end
+    from dlstudio import launch
     from dlstudio.spec import RunSpec, SpecError
 
     overrides = list(args.overrides) + ([f"run.device={json.dumps(args.device)}"] if args.device else [])
     if args.resume:
-        run = Run.resume(studio, args.resume)
+        info = launch.train(studio, resume_id=args.resume, json_lines=args.json)
     else:
         if bool(args.spec) == bool(args.recipe):
             raise SpecError("give either a spec file or --recipe NAME (see `dlstudio recipes`)")
@@ -148,11 +147,8 @@ def _train(args: argparse.Namespace, studio: Any) -> int:
             spec.save(args.save_spec)
             print(f"wrote {args.save_spec}")
             return 0
-        run = Run(studio, spec)
-    printer = ProgressPrinter(json_lines=args.json)
-    ended = run_to_end(run, printer)
-    printer.close()
-    return 0 if ended.status in ("completed", "stopped") else 1
+        info = launch.train(studio, spec, json_lines=args.json)
+    return 0 if info.status in ("completed", "stopped") else 1
 
 
 def _recipes(args: argparse.Namespace, studio: Any) -> int:

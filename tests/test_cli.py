@@ -212,7 +212,7 @@ def test_plugins_shows_loaded_failed_and_disabled_and_exits_1_when_one_failed(ca
     assert code == 1  # the "broken" plugin failed
     lines = out.splitlines()
     rows = {line.split()[0]: line.split()[1:3] for line in lines if not line.startswith(" ")}
-    assert rows == {"core": ["2.0", "loaded"], "demo": ["0.0.1", "loaded"], "hello": ["-", "disabled"],
+    assert rows == {"core": ["2.1", "loaded"], "demo": ["0.0.1", "loaded"], "hello": ["-", "disabled"],
                     "broken": ["0.1", "failed"]}
     assert "    error: could not load: ImportError: No module named 'missing_dependency'" in lines
     assert "Traceback" not in out

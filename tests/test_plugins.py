@@ -41,7 +41,7 @@ def test_the_core_is_a_plugin_like_any_other():
     registry, records = load()
     assert list(records) == ["core"]
     core = records["core"]
-    assert (core.status, core.builtin, core.version) == (LOADED, True, "2.0")
+    assert (core.status, core.builtin, core.version) == (LOADED, True, "2.1")
     assert registry.tasks.ids() == ["classification"]
     assert registry.tasks.get("classification").plugin == "core"
 
@@ -169,7 +169,7 @@ def test_a_plugin_for_another_contract_version_fails_with_the_reason():
     future.DLSTUDIO_CONTRACT = 99
     registry, records = load(("future", future))
     assert records["future"].status == FAILED
-    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 2.0"
+    assert records["future"].error == "written for plugin contract 99, this dlstudio provides 2.1"
     assert "future.model" not in registry.models
     assert CONTRACT_VERSION[0] == 2
 
@@ -180,7 +180,7 @@ def test_a_plugin_for_contract_1_loads_with_a_warning_that_points_at_the_migrati
     registry, records = load(("old", old))
     assert records["old"].status == LOADED and "old.model" in registry.models
     assert records["old"].warnings == [
-        "written for plugin contract 1; dlstudio 2.0 loads it as it is, but it may need changes: see "
+        "written for plugin contract 1; dlstudio 2.1 loads it as it is, but it may need changes: see "
         "'Migrating from contract 1' in the plugin guide"]
 
 

@@ -23,6 +23,7 @@ class Host(Protocol):
     def start_run(self, spec: RunSpec, resume_id: str | None) -> str | None: ...
     def current_device(self) -> str: ...
     def is_running(self) -> bool: ...
+    def cancel_run(self, key: str) -> bool: ...
     def notify(self, text: str, level: str) -> None: ...
     def show_error(self, title: str, message: str, details: str) -> None: ...
     def show_panel(self, panel_id: str) -> bool: ...
@@ -67,6 +68,14 @@ class StudioContext(QObject):
 
     def is_running(self) -> bool:
         return self._host.is_running()
+
+    def cancel_run(self, key: str) -> bool:
+        """Stop a run this panel started: ``key`` is the ticket :meth:`start_run` returned or the run's id.
+
+        The current run stops within one batch (its callbacks still see the end, so what it made so far is
+        kept, and it can be resumed); a queued one is dropped before it starts. False when it is neither.
+        """
+        return self._host.cancel_run(key)
 
     # -- feedback ----------------------------------------------------------------------------------
     def notify(self, text: str, level: str = "info") -> None:
@@ -142,6 +151,7 @@ class RecordingHost:
         self.notices: list[tuple[str, str]] = []
         self.errors: list[tuple[str, str]] = []
         self.shown: list[str] = []
+        self.cancelled: list[str] = []
 
     def start_run(self, spec: Any, resume_id: str | None) -> str | None:
         self.started.append(spec)
@@ -151,6 +161,10 @@ class RecordingHost:
         return self.device
 
     def is_running(self) -> bool:
+        return False
+
+    def cancel_run(self, key: str) -> bool:
+        self.cancelled.append(key)
         return False
 
     def notify(self, text: str, level: str) -> None:

@@ -302,6 +302,9 @@ class MainWindow(QMainWindow):
     def is_running(self) -> bool:
         return self.queue is not None and self.queue.is_running()
 
+    def cancel_run(self, key: str) -> bool:
+        return self.queue is not None and self.queue.cancel_one(key)
+
     def notify(self, text: str, level: str = "info") -> None:
         self.statusBar().showMessage(text, 10_000)
         self.run_dock.append_log(text, level)

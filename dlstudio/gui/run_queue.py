@@ -119,6 +119,19 @@ class RunQueue(QObject):
         if self._control is not None:
             self._control.cancel()
 
+    def cancel_one(self, key: str) -> bool:
+        """Cancel the run ``key`` names (its queue ticket or its run id): the current one within one batch, a
+        queued one before it starts. False when no such run is current or queued."""
+        if self._thread is not None and key in (self.current_ticket, self.current_run_id) and key:
+            self.cancel()
+            return True
+        for entry in list(self._pending):
+            if key in (entry[0], entry[2]):
+                self._pending.remove(entry)
+                self.queue_changed.emit(len(self._pending))
+                return True
+        return False
+
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Drop queued runs, cancel the current one and wait for its thread; True if it ended in time."""
         self._pending.clear()

@@ -172,6 +172,26 @@ def test_runs_are_queued_one_after_another(demo_window, qtbot):
     assert len(demo_window.studio.store.list_runs()) == 2
 
 
+def test_a_panel_cancels_the_run_it_started_and_only_that_one(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    panel.data_box.form().set_values({"samples": 20000})
+    panel.train_form.set_values({"epochs": 200, "batch_size": 8})
+    finished = []
+    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append(status))
+    with qtbot.waitSignal(demo_window.context.run_started, timeout=RUN_TIMEOUT):
+        first = panel.start()
+    second = panel.start()  # queued behind the first
+    assert demo_window.queue.pending() == 1
+    assert not demo_window.context.cancel_run("run-999")  # neither current nor queued
+    assert demo_window.context.cancel_run(second)  # dropped before it starts
+    assert demo_window.queue.pending() == 0
+    with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT):
+        assert demo_window.context.cancel_run(first)
+    qtbot.waitUntil(lambda: not demo_window.is_running(), timeout=RUN_TIMEOUT)
+    assert finished == ["cancelled"]
+    assert len(demo_window.studio.store.list_runs()) == 1
+
+
 def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_studio):
     studio = make_studio(("demo", demo_plugin), ("broken", family_with_one_panel("broken", lambda ctx: 1 / 0)))
     window = make_window(studio)

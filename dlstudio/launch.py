@@ -1,0 +1,65 @@
+"""Train a run spec to its end in this process, as ``dlstudio train`` does. Part of the plugin contract.
+
+A plugin's command (``dlstudio generative stylize ...``) builds a spec and hands it here, so its result is a
+run like any other: stored with its spec, metrics and checkpoints, listed by ``dlstudio runs``, replayable
+with ``dlstudio train``. ::
+
+    from dlstudio import launch, runs
+
+    info = launch.train(studio, {"run": {"task": "style-transfer"}, "model": {...}, "data": {...}})
+    print(info.status, info.run_dir)
+
+The window starts runs through its panel context instead (``context.start_run``), on its run thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dlstudio.runs import RunInfo
+    from dlstudio.spec import RunSpec
+    from dlstudio.studio import Studio
+
+__all__ = ["train"]
+
+
+def train(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, resume_id: str | None = None,
+          progress: bool = True, json_lines: bool = False) -> RunInfo:
+    """Train ``spec`` (a :class:`~dlstudio.spec.RunSpec` or a dict shaped like a spec file), or resume the run
+    ``resume_id``, to its end; returns the run as :func:`dlstudio.runs.get_run` describes it afterwards.
+
+    ``progress`` prints what ``dlstudio train`` prints (a bar per epoch, or JSON lines with ``json_lines``).
+    A spec that does not validate raises :class:`~dlstudio.spec.SpecError` before anything is stored; a run
+    that fails while training is returned with status "failed" and its message.
+    """
+    from dlstudio import runs
+    from dlstudio.runner import Run, run_to_end
+    from dlstudio.spec import RunSpec
+
+    if (spec is None) == (resume_id is None):
+        raise ValueError("give either a spec or a run to resume")
+    if resume_id is not None:
+        run = Run.resume(studio, resume_id)
+    else:
+        run = Run(studio, spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec))
+    printer = None
+    if progress:
+        from dlstudio.cli_progress import ProgressPrinter
+
+        printer = ProgressPrinter(json_lines=json_lines)
+    run_ids: list[str] = []
+
+    def on_record(record: Any) -> None:
+        if getattr(record, "kind", "") == "run_started":
+            run_ids.append(record.run_id)
+        if printer is not None:
+            printer(record)
+
+    try:
+        run_to_end(run, on_record)
+    finally:
+        if printer is not None:
+            printer.close()
+    return runs.get_run(studio, run_ids[-1] if run_ids else resume_id)
