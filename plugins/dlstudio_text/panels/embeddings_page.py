@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import RunPicker
 from dlstudio_text.explore import analogy, embedding_matrix, load_run, neighbours, projection
-from dlstudio_text.panels.widgets import RunPicker
 
 
 @dataclass

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import RunPicker
 from dlstudio_text.evaluate import ClassifierEvaluation, Surprise, evaluate_classifier, per_token_table, surprise
-from dlstudio_text.panels.widgets import RunPicker
 
 SAMPLE = "the model reads this sentence one word at a time .\nit is most surprised by the words it did not expect ."
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import RunPicker
 from dlstudio_text.explore import RunModel, load_run
-from dlstudio_text.panels.widgets import RunPicker
 
 TASK = "language-model"
 

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import RunPicker
 from dlstudio_text.explore import Explained, RunModel, explain, load_run
-from dlstudio_text.panels.widgets import TRAIN, BarChart, RunPicker, contribution_colour, shaded_html
+from dlstudio_text.panels.widgets import TRAIN, BarChart, contribution_colour, shaded_html
 
 TASK = "text-classification"
 EXAMPLE = "the acting was not bad , but the plot was painfully boring"

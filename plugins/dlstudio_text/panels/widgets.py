@@ -1,5 +1,5 @@
 """Small Qt pieces the text pages share: texts as coloured tokens (HTML), bar charts and histograms, a table
-model for a long token list, a run picker."""
+model for a long token list. (The run picker is the core's, :class:`dlstudio.gui.widgets.RunPicker`.)"""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QWidget
-
-from dlstudio import runs
+from PySide6.QtWidgets import QWidget
 
 #: Backgrounds of known tokens (alternating, so neighbours are told apart), of an unknown token, and the
 #: colour of text past fix_length.
@@ -181,34 +179,3 @@ class TokenTable(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and token not in self.kept:
             return QColor(UNKNOWN_TEXT)
         return None
-
-
-class RunPicker(QComboBox):
-    """Finished runs of one task that saved weights, newest first; ``refresh()`` keeps the choice. The list
-    follows the runs that finish while the page is open."""
-
-    def __init__(self, context, task: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.context = context
-        self.task = task
-        self.setMinimumWidth(360)
-        self.refresh()
-        context.run_finished.connect(lambda *_: self.refresh())
-
-    def refresh(self) -> None:
-        current = self.currentData()
-        self.blockSignals(True)
-        self.clear()
-        for info in runs.list_runs(self.context.studio, task=self.task, status=runs.FINISHED_STATUSES):
-            if not info.epochs_done:
-                continue
-            best = ""
-            if info.best_value is not None:
-                best = (f" — {info.best_value:.1%}" if "accuracy" in info.monitor
-                        else f" — {info.monitor.replace('_', ' ')} {info.best_value:.3g}")
-            self.addItem(f"{info.name or info.model}{best} ({info.id})", info.id)
-        index = self.findData(current) if current else -1
-        self.setCurrentIndex(index if index >= 0 else 0 if self.count() else -1)
-        self.blockSignals(False)
-        if self.currentData() != current:
-            self.currentIndexChanged.emit(self.currentIndex())
