@@ -65,9 +65,11 @@ class ProgressPrinter:
                                   "message": record.message, "monitor": record.monitor,
                                   "best_epoch": record.best_epoch, "best_value": record.best_value}), flush=True)
             else:
-                at = (f"the period ending at step {min(record.best_epoch * self.period_steps(), self.total_steps)}"
-                      if self.unit == "step" else f"epoch {record.best_epoch}")
-                best = f"best {record.monitor} {record.best_value:.4f} at {at}" if record.best_value is not None else ""
+                best = ""
+                if record.best_value is not None and record.best_epoch is not None:  # a task may monitor nothing
+                    at = (f"the period ending at step {min(record.best_epoch * self.period_steps(), self.total_steps)}"
+                          if self.unit == "step" else f"epoch {record.best_epoch}")
+                    best = f"best {record.monitor} {record.best_value:.4f} at {at}"
                 print(f"{record.status}. {best} {record.message}".strip(), flush=True)
 
     def _period(self, epoch: int) -> str:

@@ -313,6 +313,9 @@ class RunContext:
     device: str
     #: Whether the run continues an interrupted one (a logger appends instead of starting afresh).
     resumed: bool = False
+    #: The :class:`~dlstudio.studio.Studio` the run belongs to: pass it to :mod:`dlstudio.runs` to read other
+    #: runs (e.g. a classifier that scores a GAN's samples). None when a test builds a context by hand.
+    studio: Any = None
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,7 @@ class Run:
         callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
         callbacks.extend(prepared.task.callbacks())
         context = RunContext(run_id=self.run_id, run_dir=run_dir, spec=self.spec.to_dict(), task=self.spec.run.task,
-                             device=str(prepared.device), resumed=self.resume_id is not None)
+                             device=str(prepared.device), resumed=self.resume_id is not None, studio=self.studio)
         registry = self.studio.registry
         chosen = [registry.callbacks.get(i) for i in self.spec.run.callbacks]
         chosen += [c for c in registry.callbacks if c.always and c not in chosen

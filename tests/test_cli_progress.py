@@ -57,6 +57,14 @@ def test_a_run_measured_in_steps_reports_steps(capsys):
     assert "best train_loss 0.4000 at the period ending at step 20" in out
 
 
+def test_a_run_measured_in_steps_that_monitors_nothing_ends_without_a_best(capsys):
+    printer = ProgressPrinter()
+    printer(FitStarted(epochs=1, start_epoch=0, train_batches=1, valid_batches=0, unit="step", total_steps=4,
+                       period_steps=4))
+    printer(FitEnded("completed", best_epoch=None, best_value=None, monitor=""))
+    assert capsys.readouterr().out.strip().endswith("completed.")
+
+
 def test_a_stream_of_unknown_length_counts_batches_without_a_total():
     printer = ProgressPrinter()
     printer(FitStarted(epochs=1, start_epoch=0, train_batches=0, valid_batches=0))

@@ -43,6 +43,11 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], train: TrainSettings) 
         return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
     if train.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    if train.optimizer == "lbfgs":
+        # One step is one iteration (max_iter=1); the history carries over from step to step, so N steps are
+        # the usual loop of N iterations, cut where the run can record, checkpoint and be watched. Only a task
+        # that steps with a closure (Stepper.optimize_closure) can use it.
+        return torch.optim.LBFGS(params, lr=train.lr, max_iter=1)
     raise ValueError(f"unknown optimizer {train.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 

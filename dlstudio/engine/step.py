@@ -70,6 +70,10 @@ class Stepper:
         """Zero ``optimizer``'s gradients, back-propagate ``loss`` and step: scaled under AMP, its gradients
         unscaled before clipping to the run's ``grad_clip`` (over ``parameters``, by default the
         optimiser's own). Zeroing first makes two optimisers over one graph (a GAN) correct."""
+        if isinstance(optimizer, torch.optim.LBFGS):
+            raise ValueError("the lbfgs optimizer re-evaluates the loss at each step, and this task's steps do not "
+                             "let it (only a task that steps with a closure can, e.g. style transfer): choose "
+                             "sgd, adam or adamw")
         optimizer.zero_grad(set_to_none=True)
         if not self.amp:  # the plain path: a disabled GradScaler still costs Python calls per step
             loss.backward()

@@ -17,7 +17,8 @@ TRAIN_HELP = {
     "batch_size": "Samples per optimisation step. Larger batches use more memory and often want a larger "
                   "learning rate.",
     "optimizer": "sgd: stochastic gradient descent with momentum; adam and adamw adapt the step per weight "
-                 "(adamw decouples weight decay).",
+                 "(adamw decouples weight decay); lbfgs takes one quasi-Newton iteration a step, for tasks that "
+                 "re-evaluate their loss (style transfer).",
     "lr": "How large a step the optimiser takes; too high diverges, too low learns slowly.",
     "momentum": "SGD only: how much of the previous step carries into the next (0.9 is usual).",
     "nesterov": "SGD only: Nesterov's look-ahead momentum.",

@@ -20,7 +20,30 @@ def test_each_optimizer_is_built_with_the_spec_settings(name, cls):
     assert type(optimizer) is cls
     group = optimizer.param_groups[0]
     assert (group["lr"], group["weight_decay"]) == (0.3, 0.01)
-    assert set(OPTIMIZERS) == {"sgd", "adam", "adamw"}
+    assert set(OPTIMIZERS) == {"sgd", "adam", "adamw", "lbfgs"}
+
+
+def test_lbfgs_takes_one_iteration_a_step_and_only_through_a_closure():
+    """Each step is one L-BFGS iteration (its history carries over), so N steps equal one step() of N
+    iterations; a task that steps without a closure is told what to choose instead."""
+    from dlstudio.engine import Stepper
+
+    target = torch.tensor([3.0, -2.0])
+
+    def run(steps: int, max_iter: int) -> torch.Tensor:
+        x = torch.zeros(2, requires_grad=True)
+        optimizer = build_optimizer([x], TrainSection(optimizer="lbfgs", lr=1.0))
+        optimizer.param_groups[0].update(max_iter=max_iter, max_eval=max_iter * 5 // 4)
+        for _ in range(steps):
+            Stepper("cpu").optimize_closure(optimizer, lambda: ((x - target) ** 4).sum())
+        return x.detach()
+
+    assert type(build_optimizer([torch.zeros(1, requires_grad=True)], TrainSection(optimizer="lbfgs")))\
+        is torch.optim.LBFGS
+    assert torch.equal(run(steps=6, max_iter=1), run(steps=1, max_iter=6))
+    x = torch.zeros(1, requires_grad=True)
+    with pytest.raises(ValueError, match=r"lbfgs optimizer re-evaluates the loss.*choose sgd, adam or adamw"):
+        Stepper("cpu").optimize((x - 1).pow(2).sum(), build_optimizer([x], TrainSection(optimizer="lbfgs")))
 
 
 def test_sgd_momentum_and_nesterov():

@@ -1,0 +1,1 @@
+"""dlstudio's generative family: neural style transfer and a DCGAN (the book's chapter 7)."""
