@@ -89,7 +89,7 @@ def dialog(qtbot, studio):
 def test_every_plugin_is_listed_with_version_source_and_status(dialog, studio):
     assert [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())] == list(COLUMNS)
     assert table(dialog) == {
-        "core": {"Enabled": True, "Plugin": "core", "Version": "2.0", "Status": LOADED, "Source": "dlstudio"},
+        "core": {"Enabled": True, "Plugin": "core", "Version": "2.1", "Status": LOADED, "Source": "dlstudio"},
         "demo": {"Enabled": True, "Plugin": "demo", "Version": "0.0.1", "Status": LOADED,
                  "Source": "given directly"},
         "broken": {"Enabled": True, "Plugin": "broken", "Version": "–", "Status": FAILED,
@@ -139,7 +139,7 @@ def test_without_a_failed_plugin_the_first_one_is_shown(qtbot, make_studio):
     dialog = PluginsDialog(studio.plugins, studio.settings)
     qtbot.addWidget(dialog)
     assert dialog.table.currentRow() == 0
-    assert dialog.details.toPlainText() == "core 2.0 — loaded\nsource: dlstudio"
+    assert dialog.details.toPlainText() == "core 2.1 — loaded\nsource: dlstudio"
 
 
 def test_the_core_cannot_be_disabled(dialog):
