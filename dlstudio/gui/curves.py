@@ -191,6 +191,8 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
 
     def add_epoch(self, x: float, metrics: dict[str, float]) -> None:
         """One epoch's (or period's) metrics, at ``x`` on the axis (the epoch, or the step in a run of steps)."""
+        if not any(name != BATCH_LOSS for name in self._series):
+            self._stale_layout = True  # the first epoch: declared plots that got no point give way
         for name, value in metrics.items():
             if not is_learning_rate(name):
                 self._append(name, float(x), value)
@@ -227,7 +229,9 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
 
     def _append(self, name: str, x: float, y: float) -> None:
         if name not in self._series:
-            self._metric_of(name)
+            metric = self._metric_of(name)
+            if metric.shown and metric.group not in self._laid_out:
+                self._stale_layout = True  # a declared metric's first point, after its plot gave way
         xs, ys = self._series.setdefault(name, ([], []))
         xs.append(x)
         ys.append(y)
@@ -267,12 +271,16 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         return [m for m in self._metrics.values() if m.group == group and m.shown]
 
     def _relayout(self) -> None:
-        """Put a plot on screen for each group with a metric to show (declared, or with points)."""
+        """Put a plot on screen for each group with a metric to show: before the first epoch the declared ones
+        (the plots do not jump about when it ends), afterwards those with points (a metric a task reports only
+        sometimes, e.g. a GAN's score without a scorer, leaves no empty plot)."""
         self._stale_layout = False
         seen = {split_metric(name)[1] for name in self._series} | {"loss"}
+        before_first_epoch = not any(name != BATCH_LOSS for name in self._series)
         groups: list[str] = []
         for metric in self._metrics.values():
-            if metric.shown and (metric.declared or metric.name in seen) and metric.group not in groups:
+            wanted = metric.name in seen or (metric.declared and before_first_epoch)
+            if metric.shown and wanted and metric.group not in groups:
                 groups.append(metric.group)
         loss = self._metrics["loss"].group
         groups.sort(key=lambda group: group != loss)  # the loss plot first, as people expect it

@@ -145,6 +145,24 @@ def test_metrics_of_one_group_share_a_plot_told_apart_by_the_legend(curves):
     assert [label.text for _, label in plot.legend.items] == ["train MSE", "valid MSE", "valid MAE"]
 
 
+def test_a_declared_metric_the_task_never_reports_leaves_no_empty_plot(curves):
+    """A GAN declares its sample score, reported only with a scorer: its plot shows until the first epoch (no
+    jump when points come), then goes if that epoch brought none."""
+    curves.set_metrics([declared("loss"), declared("d_loss", "D loss", group="gan"),
+                        declared("sample_score", "Sample score", group="quality")])
+    curves.flush()
+    assert [_title(p) for p in curves.shown_plots()] == ["loss", "D loss", "Sample score"]
+    curves.add_batch_loss(0.5, 2.0)  # the first epoch's batches: nothing moves yet
+    curves.flush()
+    assert len(curves.shown_plots()) == 3
+    curves.add_epoch(1, {"train_loss": 1.5, "train_d_loss": 0.7})
+    curves.flush()
+    assert [_title(p) for p in curves.shown_plots()] == ["loss", "D loss"]
+    curves.add_epoch(2, {"train_loss": 1.4, "train_d_loss": 0.6, "sample_score": 3.0})
+    curves.flush()
+    assert [_title(p) for p in curves.shown_plots()] == ["loss", "D loss", "Sample score"]
+
+
 def test_undeclared_metrics_still_show_each_on_a_plot_of_its_own(curves):
     """A plugin older than declarations: losses with the running loss, accuracy as before, others alone."""
     curves.add_batch_loss(0.5, 2.0)

@@ -133,7 +133,7 @@ class DataPage(QWidget):
         header = self.token_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.token_view.setMinimumWidth(380)  # room for the tokens themselves ("seemed", "although" were cut)
+        self.token_view.setMinimumWidth(330)  # room for the tokens themselves ("seemed", "although" were cut)
         tokens_box = QGroupBox("Tokens by frequency (training texts)")
         QVBoxLayout(tokens_box).addWidget(self.token_view)
 
@@ -160,7 +160,9 @@ class DataPage(QWidget):
         self.sizes.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.sizes.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.sizes_note = QLabel(wordWrap=True)
-        sizes_box = QGroupBox("Vocabulary size for min_freq (rows) and max_vocab (columns)")
+        # A short title (the note says what rows and columns are): a group box is at least as wide as its title,
+        # and the page must fit a 1280-px screen beside the family list.
+        sizes_box = QGroupBox("Vocabulary sizes")
         sizes_layout = QVBoxLayout(sizes_box)
         sizes_layout.addWidget(self.sizes_note)
         sizes_layout.addWidget(self.sizes, 1)
