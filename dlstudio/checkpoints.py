@@ -14,13 +14,15 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
-from dlstudio.errors import CheckpointError
+from dlstudio.errors import CheckpointError, as_disk_full
 
 if TYPE_CHECKING:
     import torch
@@ -29,17 +31,26 @@ FORMAT = "dlstudio-checkpoint/1"
 
 
 def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write ``path`` through a temporary file in the same folder, then rename it into place.
+
+    Whatever fails (a full disk: :class:`DiskFullError`), the file at ``path`` is the old one, whole.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise as_disk_full(exc, path.parent, str(path.name)) or exc from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        full = as_disk_full(exc, path.parent, str(path.name)) if isinstance(exc, OSError) else None
+        if full is not None and full is not exc:
+            raise full from None
         raise
 
 
@@ -73,11 +84,18 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Tensors and sidecar of a checkpoint (``.safetensors``) or a ``.pt``/``.pth`` state dict."""
+    """Tensors and sidecar of a checkpoint (``.safetensors``) or a ``.pt``/``.pth`` state dict.
+
+    What the file holds decides how it is read, not its name; a known format that is not a checkpoint
+    (ONNX, TorchScript, a run's training state...) is refused with a message naming it.
+    """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist")
-    if path.suffix in (".pt", ".pth", ".bin"):
+    head = _head(path)
+    _refuse_other_formats(path, head)
+    torch_file = head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")
+    if path.suffix in (".pt", ".pth", ".bin") or (torch_file and not _is_safetensors(head)):
         return load_torch_state_dict(path), read_sidecar(path)
     from safetensors.torch import load_file
 
@@ -85,24 +103,81 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path} is corrupt or truncated and cannot be loaded ({exc})") from None
-    return tensors, read_sidecar(path)
+    meta = read_sidecar(path)
+    if "__dict__" in meta:  # the JSON half of save_train_state, beside a run's checkpoints
+        raise CheckpointError(
+            f"{path} is a run's training state (optimiser and scheduler), not model weights: use "
+            f"{path.parent / 'best.safetensors'} or {path.parent / 'last.safetensors'} instead")
+    return tensors, meta
+
+
+# -- files that are not checkpoints ------------------------------------------------------------------
+
+
+def _head(path: Path, size: int = 64) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(size)
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror})") from None
+
+
+def _is_safetensors(head: bytes) -> bool:
+    """safetensors: an 8-byte little-endian header length, then the JSON header."""
+    return len(head) > 8 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 1
+
+
+def _looks_like_onnx(head: bytes) -> bool:
+    # An ONNX ModelProto opens with field 1 (ir_version, a small varint) then another field's tag.
+    return (len(head) > 3 and head[0] == 0x08 and 1 <= head[1] <= 30
+            and head[2] in (0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42) and not _is_safetensors(head))
+
+
+def _is_torchscript_zip(path: Path) -> bool:
+    """A TorchScript archive is a zip holding compiled code (``code/``) besides its tensors."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in n or n.endswith("constants.pkl") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _refuse_other_formats(path: Path, head: bytes) -> None:
+    """Name a known format that is not a checkpoint, instead of calling it corrupt."""
+    what = None
+    if head.startswith(b"PK\x03\x04") and _is_torchscript_zip(path):
+        what = ("a TorchScript file, not a checkpoint: it holds code besides its weights, and dlstudio never runs "
+                "a file's code to read weights. Save the model's state dict instead "
+                "(torch.save(model.state_dict(), ...)), or open the file in the inspector, which asks first")
+    elif path.suffix.lower() == ".onnx" or _looks_like_onnx(head):
+        what = ("an ONNX file, not a checkpoint: dlstudio exports ONNX but cannot train from it. Use the "
+                ".safetensors checkpoint (or .pt state dict) the model was exported from")
+    elif head.startswith(b"\x89HDF\r\n\x1a\n"):
+        what = ("an HDF5 file (Keras or TensorFlow weights), not a checkpoint: dlstudio reads .safetensors "
+                "checkpoints and PyTorch state dicts")
+    elif head.startswith(b"\x93NUMPY"):
+        what = "a NumPy array (.npy), not a checkpoint: save the weights as a .safetensors file or a state dict"
+    elif head.startswith(b"GGUF"):
+        what = "a GGUF file (llama.cpp), not a checkpoint: dlstudio reads .safetensors checkpoints and state dicts"
+    if what:
+        raise CheckpointError(f"{path} is {what}")
 
 
 def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A ``.pt``/``.pth`` state dict, loaded with ``weights_only=True``: no code in the file runs."""
     import torch
 
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise CheckpointError(f"{path} cannot be read ({exc.strerror})") from None
+    head = _head(path)
+    _refuse_other_formats(path, head)
     # torch.save writes a zip archive (or, before 1.6, a pickle): anything else is not a PyTorch file,
     # and the weights-only unpickler would misreport it as holding unsafe objects.
     if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
         raise CheckpointError(f"{path} is not a readable PyTorch file (not a zip archive or a pickle)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch's notes on the pickle ("Detected pickle protocol 4...") would come before our own message.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path} was refused: it holds pickled Python objects, not just tensors, and loading it could "

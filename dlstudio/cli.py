@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dlstudio: {exc}", file=sys.stderr)
         return 2
     parser = build_parser(studio, argv)
-    args = parser.parse_args(argv)
+    return dispatch(parser.parse_args(argv), studio)
+
+
+def dispatch(args: argparse.Namespace, studio: Any) -> int:
+    """Run the parsed command; its exit status. What the user can fix is one ``dlstudio: ...`` line (status 2)."""
     try:
         return args.handler(args, studio)
     except KeyboardInterrupt:
@@ -76,7 +80,10 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
                    help="override a spec key, e.g. train.epochs=3 or model.params.dropout=0.2")
     p.add_argument("--device", help="override [run] device (cpu, cuda:0, mps, auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch and a summary")
-    p.add_argument("--resume", metavar="RUN_ID", help="resume an unfinished run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="resume a run from its last checkpoint; --set and --device may change what a resumed "
+                        "run can take (its length, device, learning rate, data loading, checkpoints, early "
+                        "stopping); the rest is refused, saying why")
     p.add_argument("--save-spec", metavar="PATH", help="write the resolved spec to PATH and exit")
     p.set_defaults(handler=_train)
 
@@ -134,7 +141,14 @@ def _train(args: argparse.Namespace, studio: Any) -> int:
 
     overrides = list(args.overrides) + ([f"run.device={json.dumps(args.device)}"] if args.device else [])
     if args.resume:
-        info = launch.train(studio, resume_id=args.resume, json_lines=args.json)
+        alone = [name for name, given in (("a spec file", args.spec), ("--recipe", args.recipe),
+                                          ("--save-spec", args.save_spec)) if given]
+        if alone:
+            raise SpecError(f"--resume continues the stored run {args.resume} with its own spec: give no "
+                            f"{' or '.join(alone)} with it (change what a resumed run can take with --set and "
+                            "--device)")
+        info = launch.train(studio, resume_id=args.resume, overrides=args.overrides, device=args.device,
+                            json_lines=args.json)
     else:
         if bool(args.spec) == bool(args.recipe):
             raise SpecError("give either a spec file or --recipe NAME (see `dlstudio recipes`)")
@@ -195,7 +209,7 @@ def _plugins(args: argparse.Namespace, studio: Any) -> int:
             print(f"    warning: {warning}")
         if args.verbose and rec.traceback:
             print("    " + rec.traceback.replace("\n", "\n    "))
-        if args.verbose:
+        if args.verbose and not rec.name_taken:  # a refused namesake registered nothing: the items are the other's
             for kind, ids in _registered_by(studio, rec.name).items():
                 print(f"    {kind}: {', '.join(ids)}")
     return 1 if any(rec.status == FAILED for rec in studio.plugins) else 0

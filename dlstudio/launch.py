@@ -14,7 +14,7 @@ The window starts runs through its panel context instead (``context.start_run``)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,24 +26,29 @@ __all__ = ["train"]
 
 
 def train(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, resume_id: str | None = None,
-          progress: bool = True, json_lines: bool = False) -> RunInfo:
+          overrides: Sequence[str] = (), device: str | None = None, progress: bool = True,
+          json_lines: bool = False) -> RunInfo:
     """Train ``spec`` (a :class:`~dlstudio.spec.RunSpec` or a dict shaped like a spec file), or resume the run
     ``resume_id``, to its end; returns the run as :func:`dlstudio.runs.get_run` describes it afterwards.
 
-    ``progress`` prints what ``dlstudio train`` prints (a bar per epoch, or JSON lines with ``json_lines``).
-    A spec that does not validate raises :class:`~dlstudio.spec.SpecError` before anything is stored; a run
-    that fails while training is returned with status "failed" and its message.
+    ``overrides`` (``section.key=value``, as ``--set``) and ``device`` change the spec; when resuming, only
+    what a resumed run can take (its length, device, learning rate...: :mod:`dlstudio.resume`), the rest is
+    refused. ``progress`` prints what ``dlstudio train`` prints (a bar per epoch, or JSON lines with
+    ``json_lines``). A spec that does not validate raises :class:`~dlstudio.spec.SpecError` before anything is
+    stored; a run that fails while training is returned with status "failed" and its message.
     """
     from dlstudio import runs
     from dlstudio.runner import Run, run_to_end
-    from dlstudio.spec import RunSpec
+    from dlstudio.spec import RunSpec, toml_literal
 
     if (spec is None) == (resume_id is None):
         raise ValueError("give either a spec or a run to resume")
     if resume_id is not None:
-        run = Run.resume(studio, resume_id)
+        run = Run.resume(studio, resume_id, overrides=overrides, device=device)
     else:
-        run = Run(studio, spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec))
+        spec = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
+        changes = [*overrides, *([f"run.device={toml_literal(device)}"] if device else [])]
+        run = Run(studio, spec.with_overrides(changes) if changes else spec)
     printer = None
     if progress:
         from dlstudio.cli_progress import ProgressPrinter

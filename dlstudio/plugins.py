@@ -1,18 +1,27 @@
 """Finding, loading and validating plugins.
 
 Every plugin, the built-in ones included, is found through the ``dlstudio.plugins`` entry-point group
-(or handed in explicitly by tests). The core and the built-in plugins load first, so their ids are theirs:
-a third-party plugin that registers one of them has that item rejected. Each plugin's hooks are called
-through pluggy's hook caller, one plugin at a time: one that fails to import, declares a newer contract,
-or raises in a hook is recorded as failed and contributes nothing; the others load. Items that do not
-validate, or whose id another plugin already took, are rejected one by one with a warning on the plugin
-that registered them.
+(or handed in explicitly by tests). The built-in plugins are the entry points of dlstudio's own distribution:
+what another distribution's metadata says about itself makes nothing built-in. The core and the built-in
+plugins load first, whatever order the entry points come in, so their names and ids are theirs: a third
+party named like a built-in plugin is refused, and one that registers a built-in id has that item rejected,
+with the warning on its own record.
+
+A plugin is imported and its hooks are called through a pluggy manager of its own, so another plugin's hooks
+never run, nor fail, on its behalf. A third party does this on a thread of its own, under a time limit: one
+that fails to import, declares a newer contract, raises in a hook (``SystemExit`` and ``KeyboardInterrupt``
+included) or does not finish in time is recorded as failed and contributes nothing; the others load. The
+built-in plugins are trusted and load on the calling thread. Items that do not validate, or whose id another
+plugin already took, are rejected one by one with a warning on the plugin that registered them.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import re
+import sys
+import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,6 +36,10 @@ from dlstudio.contract import REGISTRABLE, ContractError
 T = TypeVar("T")
 
 LOADED, FAILED, DISABLED = "loaded", "failed", "disabled"
+
+#: Seconds a third-party plugin may take to be imported and register its items. Past it the plugin is failed
+#: and left running on its thread, whatever it registers later ignored: start-up must not hang on it.
+LOAD_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -44,9 +57,12 @@ class PluginRecord:
     #: Items of this plugin that were rejected (the plugin itself still loaded).
     warnings: list[str] = field(default_factory=list)
     builtin: bool = False
+    #: Refused because its name belongs to a plugin loaded before it (a built-in one, or a namesake):
+    #: disabling it by that name would disable the other one.
+    name_taken: bool = False
 
     def fail(self, error: str, tb: str = "") -> None:
-        self.status, self.error, self.traceback = FAILED, error, tb
+        self.status, self.error, self.traceback = FAILED, _one_line(error), tb
 
 
 class Catalog(Generic[T]):
@@ -113,24 +129,68 @@ class Candidate:
     source: str = ""
     version: str = ""
     builtin: bool = False
+    #: Why it cannot even be tried (its distribution's metadata is unreadable), or "".
+    problem: str = ""
 
 
 def entry_point_candidates(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
-    """Plugins declared in the installed distributions' entry points."""
+    """Plugins declared in the installed distributions' entry points; dlstudio's own ones are the built-ins."""
+    own = _own_entry_points(group)
+    try:
+        found, unreadable = list(importlib.metadata.entry_points(group=group)), []
+    except Exception:  # one distribution's garbled metadata must not hide every plugin: look at each alone
+        found, unreadable = _entry_points_one_by_one(group)
     candidates = []
-    for ep in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
+    for ep in sorted(found, key=lambda e: e.name):
         dist = getattr(ep, "dist", None)
-        dist_name = dist.name if dist is not None else "?"
-        candidates.append(
-            Candidate(
-                name=ep.name,
-                load=ep.load,
-                source=f"{dist_name} (entry point {ep.value})",
-                version=dist.version if dist is not None else "",
-                builtin=dist_name.lower() == PROJECT_NAME,
-            )
-        )
-    return candidates
+        dist_name = _dist_name(dist)
+        builtin = (ep.name, ep.value) in own
+        source = f"{dist_name} (entry point {ep.value})"
+        if not builtin and dist_name.lower() == PROJECT_NAME:  # says it is dlstudio, and is not
+            source = f"{dist_name} (entry point {ep.value}; not dlstudio's own distribution)"
+        version = str(getattr(dist, "version", "") or "") if dist is not None else ""
+        candidates.append(Candidate(name=ep.name, load=ep.load, source=source, version=version, builtin=builtin))
+    return candidates + unreadable
+
+
+def _own_entry_points(group: str) -> set[tuple[str, str]]:
+    """(name, module) of the entry points dlstudio's own distribution declares: the built-in plugins.
+
+    Looked up by the distribution's installed name, as ``importlib.metadata`` finds dlstudio itself, so
+    another distribution calling itself "dlstudio" in its metadata declares no built-in plugin.
+    """
+    try:
+        dist = importlib.metadata.distribution(PROJECT_NAME)
+        return {(ep.name, ep.value) for ep in dist.entry_points if ep.group == group}
+    except Exception:  # not installed (run from a source tree) or unreadable: then nothing is built in
+        return set()
+
+
+def _entry_points_one_by_one(group: str) -> tuple[list[Any], list[Candidate]]:
+    """Entry points of the readable distributions, and a failed candidate for each unreadable one."""
+    found, unreadable, seen = [], [], set()
+    for dist in importlib.metadata.distributions():
+        # importlib.metadata's own rule: the first distribution of a name on sys.path hides the others.
+        key = getattr(dist, "_normalized_name", None) or re.sub(r"[-_.]+", "_", _dist_name(dist)).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            found.extend(ep for ep in dist.entry_points if ep.group == group)
+        except Exception as exc:
+            name = _dist_name(dist)
+            unreadable.append(Candidate(
+                name=name, load=None, source=f"{name} (unreadable entry_points.txt)",
+                problem=f"the entry_points.txt of distribution {name!r} cannot be read ({_describe(exc)}): "
+                        f"reinstall or uninstall {name}"))
+    return found, unreadable
+
+
+def _dist_name(dist: Any) -> str:
+    try:
+        return str(dist.name or "?") if dist is not None else "?"
+    except Exception:  # metadata without a Name, or unreadable
+        return "?"
 
 
 def module_candidate(name: str, module: ModuleType | object, *, builtin: bool = False) -> Candidate:
@@ -144,55 +204,55 @@ def _declared_contract(plugin: object) -> int | None:
 
 
 def load_plugins(
-    candidates: Iterable[Candidate], disabled: Iterable[str] = ()
+    candidates: Iterable[Candidate], disabled: Iterable[str] = (), *, timeout: float = LOAD_TIMEOUT_S
 ) -> tuple[Registry, list[PluginRecord]]:
     """Load the core plugin, then the built-in ``candidates``, then the others, and collect what they register.
 
     Within each group the candidates keep their order (entry points come sorted by name): when two
-    third-party plugins register the same id, the first keeps it.
+    third-party plugins register the same id, the first keeps it. Each third-party plugin has ``timeout``
+    seconds to be imported and register its items.
     """
     from dlstudio import core_plugin  # the host's own defaults are a plugin like any other
 
     disabled = set(disabled)
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
     registry = Registry()
     records: list[PluginRecord] = []
 
     core = Candidate("core", lambda: core_plugin, "dlstudio", CONTRACT_VERSION_STR, True)
     candidates = list(candidates)
     ordered = [core, *(c for c in candidates if c.builtin), *(c for c in candidates if not c.builtin)]
+    builtin_names = {c.name for c in ordered if c.builtin}
+    loaded: list[tuple[object, str]] = []  # (plugin object, name): one module cannot be two plugins
     for cand in ordered:
         record = PluginRecord(cand.name, cand.version, cand.source, builtin=cand.builtin)
         records.append(record)
+        if cand.name in builtin_names and not cand.builtin:
+            record.name_taken = True
+            record.fail(f"refused: {cand.name!r} is the name of a built-in dlstudio plugin; uninstall the one "
+                        f"from {cand.source}, or ask its author to rename its entry point")
+            continue
         if cand.name in disabled and cand is not core:
             record.status = DISABLED
             continue
         if cand.name in {r.name for r in records[:-1]}:
+            record.name_taken = True
             record.fail(f"another plugin is already called {cand.name!r}")
             continue
-        try:
-            plugin = cand.load()
-            needed = _declared_contract(plugin)
-            if needed is not None and needed != CONTRACT_VERSION[0]:
-                if needed not in COMPATIBLE_CONTRACTS:
-                    record.fail(
-                        f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"
-                    )
-                    continue
-                record.warnings.append(
-                    f"written for plugin contract {needed}; dlstudio {CONTRACT_VERSION_STR} loads it as it is, but "
-                    f"it may need changes: see 'Migrating from contract {needed}' in the plugin guide"
-                )
-            record.version = record.version or str(getattr(plugin, "__version__", ""))
-            pm.register(plugin, name=cand.name)
-        except Exception as exc:  # any import-time failure disables just this plugin
-            record.fail(f"could not load: {type(exc).__name__}: {exc}", traceback.format_exc())
+        if cand.problem:
+            record.fail(cand.problem)
             continue
-        record.warnings.extend(_unused_hook_lookalikes(pm, plugin))
-        _collect(pm, plugin, record, registry, {r.name for r in records if r.builtin})
-        if record.status == FAILED:
-            pm.unregister(plugin)
+        outcome = _load(cand, (Exception, SystemExit)) if cand.builtin else _load_on_a_thread(cand, timeout)
+        if outcome.error:
+            record.fail(outcome.error, outcome.traceback)
+            continue
+        twin = next((name for plugin, name in loaded if plugin is outcome.plugin), None)
+        if twin is not None:
+            record.fail(f"it is the same module as plugin {twin!r}, which is already loaded")
+            continue
+        loaded.append((outcome.plugin, cand.name))
+        record.version = record.version or outcome.version
+        record.warnings.extend(outcome.warnings)
+        _commit(outcome.staged, record, registry, {r.name for r in records if r.builtin})
 
     _drop_orphan_panels(registry, records)
     return registry, records
@@ -201,29 +261,106 @@ def load_plugins(
 CONTRACT_VERSION_STR = ".".join(map(str, CONTRACT_VERSION))
 
 
-def _collect(
-    pm: pluggy.PluginManager, plugin: object, record: PluginRecord, registry: Registry, builtin: set[str]
-) -> None:
-    """Call ``plugin``'s hooks, stage what it registers, then commit it all or nothing.
+@dataclass
+class _Outcome:
+    """What loading one plugin gave: its object and staged items, or why it failed."""
 
-    Each hook goes through pluggy's caller limited to this plugin's implementations, so the plugin's
-    own ordering (``tryfirst``/``trylast``) and wrappers apply while another plugin's hooks never run,
-    nor fail, on its behalf.
+    plugin: object = None
+    version: str = ""
+    warnings: list[str] = field(default_factory=list)
+    staged: list[tuple[str, Any]] = field(default_factory=list)
+    error: str = ""
+    traceback: str = ""
+
+
+def _load_on_a_thread(cand: Candidate, timeout: float) -> _Outcome:
+    """``_load`` on a daemon thread, waited for at most ``timeout`` seconds.
+
+    Python cannot stop a thread: one that does not finish is left running, and its outcome (whatever it
+    registers from then on) is never read. Everything it touches is its own: its pluggy manager, its staged
+    items. Ctrl+C stays the user's: it interrupts the wait here, on the main thread, while a
+    ``KeyboardInterrupt`` the plugin raises on its own thread only fails the plugin.
     """
-    others = [p for p in pm.get_plugins() if p is not plugin]
-    staged: list[tuple[str, Any]] = []
+    box: list[_Outcome] = []
+    thread = threading.Thread(target=lambda: box.append(_load(cand, BaseException)),
+                              name=f"dlstudio-plugin-{cand.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if box:
+        return box[0]
+    frame = sys._current_frames().get(thread.ident)
+    where = "".join(traceback.format_stack(frame)) if frame is not None else ""
+    return _Outcome(
+        error=f"did not finish loading within {timeout:g} s and was left behind: nothing it registers is used "
+              "(disable it if this happens again)",
+        traceback=f"Where it was after {timeout:g} s (most recent call last):\n{where}")
+
+
+def _load(cand: Candidate, catch: type[BaseException] | tuple[type[BaseException], ...]) -> _Outcome:
+    """Import ``cand``, check its contract and call its hooks, staging what it registers; never raises ``catch``."""
+    out = _Outcome()
+    try:
+        plugin = cand.load()
+    except catch as exc:  # any import-time failure disables just this plugin
+        out.error, out.traceback = _could_not_load(exc), traceback.format_exc()
+        return out
+    try:
+        needed = _declared_contract(plugin)
+        if needed is not None and needed != CONTRACT_VERSION[0]:
+            if needed not in COMPATIBLE_CONTRACTS:
+                out.error = f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"
+                return out
+            out.warnings.append(
+                f"written for plugin contract {needed}; dlstudio {CONTRACT_VERSION_STR} loads it as it is, but "
+                f"it may need changes: see 'Migrating from contract {needed}' in the plugin guide")
+        out.version = str(getattr(plugin, "__version__", "") or "")
+        pm = pluggy.PluginManager(PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        pm.register(plugin, name=cand.name)
+        out.warnings.extend(_unused_hook_lookalikes(pm, plugin))
+    except catch as exc:
+        out.error, out.traceback = _could_not_load(exc), traceback.format_exc()
+        return out
+    out.plugin = plugin
+    _call_hooks(pm, out, catch)
+    return out
+
+
+def _call_hooks(pm: pluggy.PluginManager, out: _Outcome, catch: Any) -> None:
+    """Call every registration hook of the one plugin ``pm`` holds, with its own ordering and wrappers."""
     for kind, cls in REGISTRABLE.items():
         name = f"dlstudio_register_{kind}"
 
         def register(item: Any, _kind: str = kind, _cls: type = cls) -> None:
-            staged.append((_kind, item if isinstance(item, _cls) else _Junk(_cls, item)))
+            out.staged.append((_kind, item if isinstance(item, _cls) else _Junk(_cls, item)))
 
         try:
-            pm.subset_hook_caller(name, remove_plugins=others)(register=register)
-        except Exception as exc:
-            record.fail(f"hook {name} raised {type(exc).__name__}: {exc}", traceback.format_exc())
+            getattr(pm.hook, name)(register=register)
+        except catch as exc:
+            verb = "called" if isinstance(exc, SystemExit) else "raised"
+            out.error, out.traceback = f"hook {name} {verb} {_describe(exc)}", traceback.format_exc()
+            out.staged.clear()
             return
 
+
+def _describe(exc: BaseException) -> str:
+    """``RuntimeError: kaput``; ``sys.exit('bye')`` for a SystemExit (its message is the plugin's, not an error's)."""
+    if isinstance(exc, SystemExit):
+        return f"sys.exit({exc.code!r})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _could_not_load(exc: BaseException) -> str:
+    return f"could not load: {'it called ' if isinstance(exc, SystemExit) else ''}{_describe(exc)}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
+
+
+def _commit(staged: list[tuple[str, Any]], record: PluginRecord, registry: Registry, builtin: set[str]) -> None:
+    """Validate what ``record``'s plugin registered and add it, item by item, tagged with the plugin's name."""
     for kind, item in staged:
         if isinstance(item, _Junk):
             record.warnings.append(

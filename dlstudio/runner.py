@@ -6,9 +6,10 @@ the same spec replayed by ``dlstudio train`` do exactly the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -42,7 +43,7 @@ from dlstudio.engine.data import make_batches
 from dlstudio.engine.devices import resolve_device
 from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
-from dlstudio.errors import RunError
+from dlstudio.errors import DiskFullError, RunError, as_disk_full
 from dlstudio.spec import RunSpec, SpecError, check_params
 
 if TYPE_CHECKING:
@@ -166,16 +167,13 @@ class Run:
         self._log = log
 
     @classmethod
-    def resume(cls, studio: Studio, run_id: str, *, control: RunControl | None = None) -> Run:
-        row = studio.store.get(run_id)
-        if row.status in ("created", "running", "paused"):
-            raise RunError(f"run {run_id} is {row.status}; only a finished or interrupted run can be resumed")
-        if row.epochs_done >= row.epochs:
-            raise RunError(f"run {run_id} already trained all its {row.epochs} epochs")
-        import tomllib
+    def resume(cls, studio: Studio, run_id: str, *, control: RunControl | None = None,
+               overrides: Sequence[str] = (), device: str | None = None) -> Run:
+        """The run ``run_id`` continued from its last checkpoint, with ``overrides`` (``section.key=value``) and
+        ``device`` applied where a resumed run can take them; the rest is refused (:mod:`dlstudio.resume`)."""
+        from dlstudio.resume import resume_run
 
-        spec = RunSpec.from_dict(tomllib.loads(row.spec), source=f"run {run_id}")
-        return cls(studio, spec, control=control, resume_id=run_id)
+        return resume_run(studio, run_id, control=control, overrides=overrides, device=device)
 
     # ---------------------------------------------------------------------------------------------
     def records(self) -> Iterator[Record | RunStarted]:
@@ -223,15 +221,25 @@ class Run:
                     store.add_duration(run_id, record.seconds)
                 elif isinstance(record, FitEnded):
                     ended = record
+                    problem = ""
                     if record.status in ("completed", "stopped"):
-                        self._save_final(task, meta, record, state)
+                        problem = self._save_final(task, meta, record, state)
+                        if problem:
+                            yield LogMessage(problem, "warning")
                     # Before yielding: whoever sees the end may read the store at once.
-                    store.set_status(run_id, record.status, record.message)
+                    store.set_status(run_id, record.status, "; ".join(filter(None, (record.message, problem))))
                 yield record
         except BaseException as exc:
+            full = as_disk_full(exc, run_dir)  # whichever write found the disk full: one message
             if ended is None:
-                status = "interrupted" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else "failed"
-                store.set_status(run_id, status, f"{type(exc).__name__}: {exc}")
+                stopped = full is not None or isinstance(exc, (KeyboardInterrupt, GeneratorExit))
+                full = full and _interrupted_by(full, run_id)
+                # A status the full disk refuses is still read as such here (and as "interrupted" elsewhere).
+                with contextlib.suppress(DiskFullError):
+                    store.set_status(run_id, "interrupted" if stopped else "failed",
+                                     str(full) if full else f"{type(exc).__name__}: {exc}")
+            if full is not None and full is not exc:
+                raise full from None
             raise
 
     def _unit(self) -> str:
@@ -257,8 +265,11 @@ class Run:
         except (OSError, ValueError, RuntimeError) as exc:
             raise RunError(f"model {parts.model_spec.id!r} could not be built: {exc}") from None
         if spec.model.weights:
-            state, _ = load_checkpoint(spec.model.weights)
-            apply_weights(model, state, source=spec.model.weights)
+            state, meta = load_checkpoint(spec.model.weights)
+            saved_from = meta.get("architecture")
+            other = f" (a checkpoint of {saved_from}; the model is {parts.model_spec.id})" if (
+                saved_from and saved_from != parts.model_spec.id) else ""
+            apply_weights(model, state, source=f"{spec.model.weights}{other}")
             yield LogMessage(f"initialised the weights from {spec.model.weights}")
 
         train = spec.train
@@ -373,6 +384,7 @@ class Run:
             "epoch": record.epoch,
             "best_epoch": state.best_epoch,
             "best_value": state.best_value,
+            "start_loss": state.start_loss,  # what the divergence guard judges a resumed run by
             "rng": torch.get_rng_state(),
         }
         # The training state of each epoch gets its own files, and "last" names the one that belongs to
@@ -386,18 +398,19 @@ class Run:
             if old.stem != state_stem.name:
                 old.unlink(missing_ok=True)
 
-    def _save_final(self, task: Any, meta: dict, ended: FitEnded, state: FitState) -> None:
+    def _save_final(self, task: Any, meta: dict, ended: FitEnded, state: FitState) -> str:
         """The model as the run leaves it: the best epoch's weights when ``keep_best`` restored them,
-        else the last epoch's (and the checkpoint says which)."""
+        else the last epoch's (and the checkpoint says which). What went wrong, if it could not be saved."""
         folder = self.studio.store.run_dir(self.run_id) / "checkpoints"
         restored = self.spec.train.keep_best and task.monitor and ended.best_epoch is not None
         epoch = ended.best_epoch if restored else state.epoch
         info = {**meta, "epoch": epoch, "monitor": ended.monitor, "best_value": ended.best_value}
         try:
             path = save_checkpoint(folder / "final", task.model.state_dict(), info)
-        except OSError:
-            return  # "last" and "best" are still on disk
+        except OSError as exc:  # "last" and "best" are still on disk
+            return f"the final weights could not be saved ({exc}); the best and last checkpoints are kept"
         self.studio.store.add_artifact(self.run_id, "final", path, epoch)
+        return ""
 
     def _saved_best(self) -> dict | None:
         path = self.studio.store.run_dir(self.run_id) / "checkpoints" / "best.safetensors"
@@ -430,10 +443,20 @@ class Run:
         state.data_pass, state.pass_taken = int(saved.get("data_pass", 0)), int(saved.get("pass_taken", 0))
         state.pass_rng = saved.get("pass_rng") if state.pass_taken else None
         state.best_epoch, state.best_value = saved.get("best_epoch"), saved.get("best_value")
+        state.start_loss = saved.get("start_loss")
         if state.best_value is not None and not math.isfinite(state.best_value):
             state.best_value = None
         store.truncate_metrics(self.run_id, epoch)
+        if store.get(self.run_id).epochs_done < epoch and isinstance(meta.get("metrics"), dict):
+            # Killed between saving this checkpoint and recording its epoch: its sidecar has the metrics.
+            store.record_epoch(self.run_id, epoch, meta["metrics"], best_epoch=state.best_epoch,
+                               best_value=state.best_value)
         return epoch
+
+
+def _interrupted_by(full: DiskFullError, run_id: str) -> DiskFullError:
+    return DiskFullError(full.path, full.what, f"run {run_id} stopped and is marked interrupted, its last checkpoint "
+                         f"kept. Free some space, then resume it: dlstudio train --resume {run_id}")
 
 
 def run_to_end(run: Run, on_record: Callable[[Any], None] | None = None) -> FitEnded:

@@ -81,3 +81,15 @@ def make_window(qtbot, studio_home):
 @pytest.fixture
 def demo_window(make_window, demo_studio):
     return make_window(demo_studio)
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread: small models gain nothing from threads, a busy machine's spinning threads slow them
+    tenfold, and a child process that trains on one thread computes the same numbers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

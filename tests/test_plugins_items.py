@@ -149,7 +149,7 @@ def test_a_third_party_plugin_cannot_take_a_built_in_plugins_name():
     registry, records = load_plugins([impostor, real])
     assert [(r.name, r.builtin, r.status) for r in records[1:]] == [("images", True, LOADED),
                                                                     ("images", False, FAILED)]
-    assert records[2].error == "another plugin is already called 'images'"
+    assert records[2].error.startswith("refused: 'images' is the name of a built-in dlstudio plugin")
     assert registry.models.ids() == ["images.real"]
 
 

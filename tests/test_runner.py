@@ -300,6 +300,14 @@ def test_a_run_can_start_from_another_runs_weights(demo_studio):
     with pytest.raises(CheckpointError, match="do not fit this architecture"):
         drive(wrong)
 
+    # a checkpoint of another architecture says so (its sidecar names it), beside the keys that differ
+    from dlstudio.checkpoints import save_checkpoint
+
+    other = save_checkpoint(final.parent / "other", {"fc.weight": torch.zeros(2, 2)}, {"architecture": "x.resnet"})
+    with pytest.raises(CheckpointError, match=r"\(a checkpoint of x\.resnet; the model is demo\.\w+\) do not fit"
+                                              r".*unexpected: fc\.weight"):
+        drive(Run(demo_studio, demo_spec(demo_studio, f'model.weights="{other}"')))
+
 
 def test_run_to_end_returns_the_final_record(demo_studio):
     seen = []

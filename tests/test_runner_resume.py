@@ -145,7 +145,7 @@ def test_resume_never_pairs_weights_and_training_state_of_different_epochs(demo_
 
     def disk_full_for_epoch_2_weights(stem, state, meta):
         if stem.name == "last" and meta["epoch"] == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise OSError(errno.EIO, "Input/output error")
         return real_save(stem, state, meta)
 
     monkeypatch.setattr(dlstudio.runner, "save_checkpoint", disk_full_for_epoch_2_weights)

@@ -40,9 +40,11 @@ def store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "home")
 
 
-def test_the_database_is_in_wal_mode(store):
+def test_the_database_keeps_a_rollback_journal(store):
+    """Not WAL: a WAL store must create and write its shared-memory file before the first read, so a full disk
+    would make it unreadable (tests/faults/test_disk_full.py)."""
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
 
 def test_a_new_run_has_a_row_and_a_folder(store):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,6 +13,9 @@ import torch
 from torch.nn.parameter import UninitializedTensorMixin
 
 from dlstudio.engine.task import monitored_metric
+
+#: errno values that mean "no space left": the disk is full, or the user's quota is used up.
+NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 if TYPE_CHECKING:
     from dlstudio.engine.loop import FitState
@@ -140,7 +144,8 @@ class Checkpoint(Callback):
     """Call ``save(state, record)`` after every ``every`` epochs and on the best epoch.
 
     The run layer supplies ``save`` (it knows where the run's files live); errors while saving are
-    reported in the log and training goes on: the previous checkpoint is still valid.
+    reported in the log and training goes on: the previous checkpoint is still valid. A full disk ends the
+    run instead (raised as it came): nothing more could be saved, and the run resumes once space is freed.
     """
 
     def __init__(self, save: Callable[[FitState, EpochEnd], None], every: int = 1) -> None:
@@ -153,6 +158,8 @@ class Checkpoint(Callback):
         try:
             self.save(state, record)
         except OSError as exc:
+            if exc.errno in NO_SPACE:
+                raise
             state.log(f"could not save the checkpoint of epoch {record.epoch}: {exc}; "
                       "the previous checkpoint is kept", "warning")
 

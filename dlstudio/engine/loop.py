@@ -21,12 +21,14 @@ import torch
 
 from dlstudio.engine.callbacks import Callback
 from dlstudio.engine.control import Cancelled, RunControl
+from dlstudio.engine.divergence import exploded, rising
 from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
 from dlstudio.engine.task import StepResult, Task, monitored_metric
 
 
 class NonFiniteLoss(Exception):
-    """The loss became NaN or infinite; training cannot meaningfully go on."""
+    """The loss became NaN or infinite, or diverged (:mod:`dlstudio.engine.divergence`); training cannot
+    meaningfully go on."""
 
 
 @dataclass
@@ -63,6 +65,11 @@ class FitState:
     data_pass: int = 0
     pass_taken: int = 0
     pass_rng: Any = None
+    #: The run's first training loss (its first batch's), which the divergence guard judges by; saved with
+    #: checkpoints, so a resumed run is judged by where it started, not by where it resumed.
+    start_loss: float | None = None
+    #: The mean training loss of each period trained in this call of :func:`fit`.
+    period_losses: list[float] = field(default_factory=list)
 
     def log(self, text: str, level: str = "info") -> None:
         self.messages.append(LogMessage(text, level))
@@ -271,6 +278,8 @@ def _run_phase(
                 sums[name] = sums[name] + value if name in sums else value
             if training:
                 state.step += 1
+                if state.start_loss is None:  # one device sync, once per run
+                    state.start_loss = _first_loss(result)
                 if callbacks:
                     state.batch, state.output = batch, result
                     for cb in callbacks:
@@ -280,11 +289,19 @@ def _run_phase(
             if now - last_report >= report_interval or index == total:
                 last_report = now
                 loss = _finite_loss(sums, count, state.epoch, phase, index)
+                if training:
+                    _check_divergence(task, state, loss, index)
                 yield BatchEnd(state.epoch, phase, index, total, loss, step=state.step)
     state.phase = ""
     if count == 0:
         raise NonFiniteLoss(f"the {phase} data yielded no batches in {state.unit} {_position(state)}")
-    _finite_loss(sums, count, state.epoch, phase, index)
+    loss = _finite_loss(sums, count, state.epoch, phase, index)
+    if training:
+        _check_divergence(task, state, loss, index)
+        state.period_losses.append(loss)
+        if reason := rising(state.period_losses, state.start_loss, f"by {state.unit} {_position(state)}",
+                             getattr(task, "lr", None)):
+            raise NonFiniteLoss(reason)
     if total == 0:  # a stream of unknown length: report its end
         yield BatchEnd(state.epoch, phase, index, index, _finite_loss(sums, count, state.epoch, phase, index),
                        step=state.step)
@@ -299,6 +316,18 @@ def _finite_loss(sums: dict[str, Any], count: int, epoch: int, phase: str, batch
             "Lower the learning rate, enable gradient clipping or check the data for NaNs."
         )
     return loss
+
+
+def _first_loss(result: StepResult) -> float | None:
+    loss = float(result.sums.get("loss", 0.0)) / max(result.count, 1)
+    return loss if math.isfinite(loss) else None
+
+
+def _check_divergence(task: Task, state: FitState, loss: float, batch: int) -> None:
+    """Raise :class:`NonFiniteLoss` when the running training ``loss`` is orders of magnitude above the start."""
+    if reason := exploded(loss, state.start_loss, f"in {state.unit} {_position(state)} (by batch {batch})",
+                         getattr(task, "lr", None)):
+        raise NonFiniteLoss(reason)
 
 
 def _drain(state: FitState) -> Iterator[LogMessage]:

@@ -3,11 +3,16 @@
 Start-up is two steps so the window appears before PyTorch has finished importing: first the bare
 window (Qt only), then, from the event loop, torch + ``torch._dynamo`` (on the main thread: imported by
 the first optimizer in a worker it would hold the GIL and freeze the UI) and the plugins.
+
+However it is asked to quit (the window, SIGTERM, SIGINT, a session manager), a run in progress stops at its
+next batch, keeps its checkpoint and stays resumable, and the process ends only once the run's thread has.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -43,6 +48,42 @@ def load_studio(window) -> None:
     keep_gui_thread_serial()
     window.attach_studio(Studio.open(window.home))
     freeze_startup_objects()
+
+
+#: How often Python gets control back from Qt's event loop, so that a signal's handler runs promptly.
+SIGNAL_POLL_MS = 200
+
+
+def quit_on_signals(app: QApplication, window) -> None:
+    """SIGTERM (a logout, ``kill``) and SIGINT (Ctrl+C in a terminal) quit as the window's Quit does, without
+    asking: a run in progress stops at its next batch and keeps its checkpoint.
+
+    Python runs a signal handler only when the interpreter gets control, which Qt's event loop does not give
+    it on its own: a timer that does nothing lets it in every ``SIGNAL_POLL_MS``."""
+    def handle(signum: int, _frame) -> None:
+        QTimer.singleShot(0, window.quit_without_asking)  # out of the handler, from the event loop
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
+    poll = QTimer(app)
+    poll.setObjectName("signal_poll")
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+
+
+def run_event_loop(app: QApplication, window) -> int:
+    """``app.exec()``, ended cleanly however the application is asked to quit: by the window, a signal, or a
+    session manager that ends the event loop without closing the window (then ``aboutToQuit`` stops the run)."""
+    quit_on_signals(app, window)
+    app.aboutToQuit.connect(window.stop_work)
+    code = app.exec()
+    if window.is_running():
+        # The run's thread would not stop: Python must not tear down objects it still uses (a crash, or a
+        # process left burning CPU). The store shows a run whose process is gone as interrupted.
+        print("dlstudio: the run did not stop in time; it will show as interrupted and can be resumed",
+              file=sys.stderr, flush=True)
+        os._exit(code)
+    return code
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -86,7 +127,7 @@ def main(argv: Sequence[str] = ()) -> int:
             QTimer.singleShot(0, window.close)
 
     QTimer.singleShot(0, second_step)
-    return app.exec()
+    return run_event_loop(app, window)
 
 
 if __name__ == "__main__":

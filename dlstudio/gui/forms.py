@@ -43,7 +43,7 @@ from dlstudio.params import (
     range_problem,
     resolve_choices,
 )
-from dlstudio.spec import SpecError, toml_literal
+from dlstudio.spec import RunSpec, SpecError, toml_literal
 
 
 class ParamForm(QWidget):
@@ -331,6 +331,39 @@ def unshowable(where: str, owner: str, values: Mapping[str, Any], defaults: Mapp
     return out
 
 
-# -- the [train] section -----------------------------------------------------------------------------
+# -- a whole spec in the Train panel's forms ---------------------------------------------------------
 
-#: The [train] keys shown up front; the rest go under "Advanced".
+
+def unshowable_in_forms(spec: RunSpec, parts: Any) -> list[str]:
+    """What the Train panel's forms could not show as it is, in a spec ``dlstudio train`` accepts (``parts``:
+    what :func:`dlstudio.runner.resolve_parts` made of it); a number larger than a spin box holds, say."""
+    basic, advanced, choices = train_form_parts()
+    return (unshowable("model.params", f"model {parts.model_spec.id!r}", spec.model.params,
+                       parts.model_spec.defaults, parts.model_spec.choices)
+            + unshowable("data.params", f"dataset {parts.data_spec.id!r}", spec.data.params,
+                         parts.data_spec.defaults, parts.data_spec.choices)
+            + unshowable("task.params", f"task {parts.task_spec.id!r}", spec.task.params,
+                         parts.task_spec.defaults, parts.task_spec.choices)
+            + unshowable("train", "[train]", spec.to_dict()["train"], {**basic, **advanced}, choices))
+
+
+def completed_spec(spec: RunSpec, parts: Any) -> dict[str, Any]:
+    """``spec`` as a dict, each parameter table completed by its declared defaults: what the forms show."""
+    out = spec.to_dict()
+    out["model"]["params"], out["data"]["params"] = dict(parts.model_params), dict(parts.data_params)
+    out["task"]["params"] = dict(parts.task_params)
+    return out
+
+
+def spec_differences(expected: Mapping[str, Any], shown: Mapping[str, Any]) -> list[str]:
+    """The keys (``[section] key``) whose value ``shown`` does not have as ``expected`` has it."""
+    out = []
+    for section, values in expected.items():
+        for key, value in values.items():
+            other = shown.get(section, {}).get(key)
+            if key == "params":
+                out += [f"[{section}.params] {k}" for k, v in value.items() if (other or {}).get(k) != v]
+            elif other != value:
+                out.append(f"[{section}] {key}")
+    return out or ["the form"]
+

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QDockWidget,
     QFrame,
     QLabel,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
 RUNS_PAGE = "__runs__"
+#: How long quitting waits for a run to reach its next batch (data loading can take a while).
+STOP_TIMEOUT_MS = 30_000
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +58,8 @@ class MainWindow(QMainWindow):
         self.family_pages: dict[str, QTabWidget] = {}
         self.errors: list[tuple[str, str]] = []  # (title, message) of every error shown, newest last
         self._dialogs: list[QWidget] = []
+        #: Quitting without asking (a signal): closing stops a run in progress without a question.
+        self._quitting = False
 
         self.families = QListWidget()
         self.families.setObjectName("families")
@@ -102,7 +108,8 @@ class MainWindow(QMainWindow):
         self.runs_action = QAction("Runs", self, shortcut=QKeySequence("Ctrl+R"), triggered=self.show_runs)
         self.plugins_action = QAction("Plugins…", self, triggered=self.show_plugins)
         self.pause_action = QAction("Pause / resume run", self, triggered=self._toggle_pause, enabled=False)
-        self.cancel_action = QAction("Cancel run", self, triggered=self._cancel_run, enabled=False)
+        self.cancel_action = QAction("Cancel the current run", self, triggered=self._cancel_run, enabled=False)
+        self.cancel_all_action = QAction("Cancel all runs", self, triggered=self._cancel_all_runs, enabled=False)
         toolbar.addAction(self.runs_action)
         toolbar.addAction(self.plugins_action)
 
@@ -112,6 +119,7 @@ class MainWindow(QMainWindow):
         run_menu = menu.addMenu("&Run")
         run_menu.addAction(self.pause_action)
         run_menu.addAction(self.cancel_action)
+        run_menu.addAction(self.cancel_all_action)
         run_menu.addSeparator()
         run_menu.addAction(self.runs_action)
         plugin_menu = menu.addMenu("&Plugins")
@@ -203,12 +211,16 @@ class MainWindow(QMainWindow):
         dock.pause_requested.connect(q.pause)
         dock.resume_requested.connect(q.resume)
         dock.cancel_requested.connect(q.cancel)
+        dock.cancel_all_requested.connect(q.cancel_all)
+        dock.remove_requested.connect(q.cancel_one)
+        q.queue_changed.connect(self._show_queue_in_actions)
         q.run_started.connect(lambda info: ctx.run_assigned.emit(q.current_ticket, info["run_id"]))
         q.run_started.connect(lambda info: ctx.run_started.emit(info["run_id"], self._run_plugin(info["run_id"])))
         q.epoch_ended.connect(lambda info: ctx.run_epoch.emit(q.current_run_id, {"epoch": info["epoch"],
                                                                                   **info["metrics"]}))
         q.fit_ended.connect(lambda info: ctx.run_finished.emit(q.current_run_id, info["status"], info["message"]))
         q.failed.connect(self._run_failed)
+        q.dropped.connect(self._run_dropped)
         q.starting.connect(lambda *_: self._run_actions(True))
         q.run_done.connect(lambda *_: self._run_actions(self.queue.is_running()))
 
@@ -226,9 +238,22 @@ class MainWindow(QMainWindow):
             self.context.run_finished.emit("", "failed", message)
         self.show_error("The run failed" if details else "The run could not start", message, details)
 
+    def _run_dropped(self, ticket: str) -> None:
+        """A queued run removed before it started ends, for the panel that queued it, as a refused one does."""
+        message = "cancelled before it started"
+        self.context.run_refused.emit(ticket, message)
+        self.context.run_finished.emit("", "cancelled", message)
+
     def _run_actions(self, running: bool) -> None:
         self.pause_action.setEnabled(running)
         self.cancel_action.setEnabled(running)
+        self.cancel_all_action.setEnabled(running)
+
+    def _show_queue_in_actions(self, queued: list) -> None:
+        self.cancel_action.setText(f"Cancel the current run ({len(queued)} queued start next)" if queued
+                                   else "Cancel the current run")
+        self.cancel_all_action.setText(f"Cancel all runs (the current one and {len(queued)} queued)" if queued
+                                       else "Cancel all runs")
 
     # -- navigation --------------------------------------------------------------------------------
     def _family_chosen(self, item: QListWidgetItem | None, _previous=None) -> None:
@@ -271,6 +296,12 @@ class MainWindow(QMainWindow):
             if callable(loader) and loader(spec):
                 self.show_panel(panel_id)
                 self.notify(f"settings of the run loaded into “{panel_id}”; change them and start")
+                return
+            # A panel that can show this run but refuses one of its settings says why: asking the next panel
+            # would show the run half (e.g. a Data page that holds only the data settings).
+            refusal = getattr(widget, "refusal", "") or getattr(getattr(widget, "panel", None), "refusal", "")
+            if callable(loader) and isinstance(refusal, str) and refusal:
+                self.show_error("Cannot clone this run", refusal)
                 return
         self.show_error("Cannot clone this run", f"no loaded panel can open a run of model {model_id!r} "
                         f"(is plugin {plugin!r} enabled?)")
@@ -340,30 +371,56 @@ class MainWindow(QMainWindow):
         if self.queue is not None:
             self.queue.cancel()
 
+    def _cancel_all_runs(self) -> None:
+        if self.queue is not None:
+            self.queue.cancel_all()
+
     def _about(self) -> None:
         QMessageBox.about(self, "About dlstudio", f"<b>dlstudio {__version__}</b><br>"
                           "Point-and-click deep learning, after <i>Deep Learning with PyTorch</i> (2018).")
 
     # -- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_running():
-            answer = QMessageBox.question(
-                self, "A run is in progress",
-                "A training run is in progress. Stop it and quit? Its last checkpoint is kept and it can be "
-                "resumed from the Runs view.",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-            self.statusBar().showMessage("Stopping the run…")
-            if not self.queue.shutdown():
-                self.notify("the run did not stop in time; it will show as interrupted", "warning")
-        if self.context is not None:
-            self.context.shutdown()
+        if self.is_running() and not self._quitting and not self._confirm_stopping_the_run():
+            event.ignore()
+            return
+        self.stop_work()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         event.accept()
+        if self._quitting:
+            QApplication.exit(0)  # also when message boxes or dialogs are still open
+
+    def _confirm_stopping_the_run(self) -> bool:
+        answer = QMessageBox.question(
+            self, "A run is in progress",
+            "A training run is in progress. Stop it and quit? Its last checkpoint is kept and it can be "
+            "resumed from the Runs view.",
+        )
+        return answer == QMessageBox.StandardButton.Yes or self._quitting  # a signal came while asking
+
+    def quit_without_asking(self) -> None:
+        """Quit now (SIGTERM, SIGINT): as Quit does, but a run in progress is stopped without a question."""
+        self._quitting = True
+        modal = QApplication.activeModalWidget()
+        if isinstance(modal, QDialog):
+            modal.reject()  # a question of closeEvent's own included: that close then goes on
+        self.close()  # does nothing while the window is already closing: that close quits
+
+    def stop_work(self) -> bool:
+        """Stop every thread the window started: the current run at its next batch (its last checkpoint kept,
+        resumable), the queued runs dropped, background jobs cancelled; False if the run did not stop in time.
+        Also called when the event loop ends without the window closing (a session manager's quit)."""
+        stopped = True
+        if self.queue is not None and (self.queue.is_running() or self.queue.pending()):
+            self.statusBar().showMessage("Stopping the run…")
+            stopped = self.queue.shutdown(STOP_TIMEOUT_MS)
+            if not stopped:
+                self.notify("the run did not stop in time; it will show as interrupted", "warning")
+        if self.context is not None:
+            self.context.shutdown()
+        return stopped
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:

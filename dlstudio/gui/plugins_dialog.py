@@ -44,14 +44,21 @@ class PluginsDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         disabled = settings.disabled_plugins()
+        builtin = {r.name for r in records if r.builtin}
         for row, record in enumerate(records):
             enabled = QTableWidgetItem()
-            if record.name == "core":
+            if record.name == "core" and record.builtin:
                 enabled.setFlags(Qt.ItemFlag.NoItemFlags)
                 enabled.setToolTip("the core cannot be disabled")
+            elif record.name_taken:  # plugins are disabled by name: this box would switch off the other one
+                enabled.setFlags(Qt.ItemFlag.NoItemFlags)
+                owner = "a built-in plugin" if record.name in builtin else "another plugin"
+                enabled.setToolTip(f"{record.name!r} is the name of {owner}, which this box would disable; "
+                                   "uninstall this plugin instead")
             else:
                 enabled.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            enabled.setCheckState(Qt.CheckState.Unchecked if record.name in disabled else Qt.CheckState.Checked)
+            off = record.name in disabled or record.name_taken
+            enabled.setCheckState(Qt.CheckState.Unchecked if off else Qt.CheckState.Checked)
             status = record.status + (f" ({len(record.warnings)} warnings)" if record.warnings else "")
             cells = [enabled, QTableWidgetItem(record.name), QTableWidgetItem(record.version or "–"),
                      QTableWidgetItem(status), QTableWidgetItem(record.source)]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -20,6 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.curves import CurvesWidget, split_metric
+
+if TYPE_CHECKING:  # not imported at run time: it would import torch before the window shows
+    from dlstudio.gui.run_queue import QueuedRun
 
 #: Progress bar and clock updates per second.
 REFRESH_HZ = 4
@@ -169,7 +174,12 @@ class Progress:
 class RunDock(QWidget):
     pause_requested = Signal()
     resume_requested = Signal()
+    #: Cancel the current run only (the next queued one then starts).
     cancel_requested = Signal()
+    #: Cancel the current run and drop every queued one.
+    cancel_all_requested = Signal()
+    #: Drop one queued run: its ticket.
+    remove_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -181,13 +191,21 @@ class RunDock(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("idle")
         self.times = QLabel("")
-        self.queue_label = QLabel("")
+        self.queue_menu = QMenu(self)
+        self.queue_button = QToolButton(text="")
+        self.queue_button.setObjectName("run_queue")
+        self.queue_button.setToolTip("Runs waiting for the current one to end: remove one, or cancel all")
+        self.queue_button.setMenu(self.queue_menu)
+        self.queue_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.queue_button.setAutoRaise(True)
+        self.queue_button.hide()
+        self._queued: list[QueuedRun] = []
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("pause_run")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel_run")
         self.pause_button.clicked.connect(self._toggle_pause)
-        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.cancel_button.clicked.connect(self._cancel_clicked)
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.curves = CurvesWidget()
@@ -208,7 +226,7 @@ class RunDock(QWidget):
         controls.addWidget(self.cancel_button)
         info = QHBoxLayout()
         info.addWidget(self.times, 1)
-        info.addWidget(self.queue_label)
+        info.addWidget(self.queue_button)
         info.addWidget(self.curves_button)
         # Progress and controls span the dock's width; log and curves share the rest.
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -331,8 +349,21 @@ class RunDock(QWidget):
             self.watch.start()
             self.status.setText("running")
 
-    def on_queue(self, pending: int) -> None:
-        self.queue_label.setText(f"{pending} queued" if pending else "")
+    def on_queue(self, queued: list[QueuedRun]) -> None:
+        """Show the runs waiting, next first. While any wait,
+        Cancel cancels them too: a Cancel stops everything that was started, so none trains unseen."""
+        self._queued = list(queued)
+        count = len(self._queued)
+        self.queue_button.setText(f"{count} queued")
+        self.queue_button.setVisible(bool(count))
+        self.queue_menu.clear()
+        for entry in self._queued:
+            action = self.queue_menu.addAction(f"Remove “{entry.describe()}”")
+            action.triggered.connect(lambda _checked=False, ticket=entry.ticket: self.remove_requested.emit(ticket))
+        self.queue_menu.addSeparator()
+        self.queue_menu.addAction("Cancel only the current run (the next one starts)", self._cancel_current)
+        self.queue_menu.addAction(f"Cancel all (the current run and {count} queued)", self._cancel_all)
+        self._show_cancel_scope()
 
     def append_log(self, text: str, level: str = "info") -> None:
         prefix = {"warning": "⚠ ", "error": "✖ "}.get(level, "")
@@ -342,6 +373,25 @@ class RunDock(QWidget):
     # -- internals ---------------------------------------------------------------------------------
     def _toggle_pause(self) -> None:
         (self.resume_requested if self._paused else self.pause_requested).emit()
+
+    def _cancel_clicked(self) -> None:
+        self._cancel_all() if self._queued else self._cancel_current()
+
+    def _cancel_current(self) -> None:
+        self.status.setText("stopping…")
+        self.cancel_requested.emit()
+
+    def _cancel_all(self) -> None:
+        self.status.setText("stopping…")
+        self.cancel_all_requested.emit()
+
+    def _show_cancel_scope(self) -> None:
+        """The Cancel button says what it cancels: the current run, or all of them while some wait."""
+        count = len(self._queued)
+        self.cancel_button.setText(f"Cancel all ({count + 1})" if count else "Cancel")
+        self.cancel_button.setToolTip(
+            f"Stop the current run at its next batch and drop the {count} queued (the queue's menu removes "
+            "one at a time)" if count else "Stop the run at its next batch; its last checkpoint is kept")
 
     def _set_active(self, active: bool) -> None:
         self._active = active

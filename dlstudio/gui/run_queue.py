@@ -1,9 +1,11 @@
-"""Runs train one at a time: a queue of specs, one worker thread for the current run, pause/cancel."""
+"""Runs train one at a time: a queue of specs, one worker thread for the current run, pause/cancel (the current
+run, one queued run, or all of them)."""
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -14,6 +16,19 @@ from dlstudio.gui.run_worker import RunWorker, start_worker
 if TYPE_CHECKING:
     from dlstudio.spec import RunSpec
     from dlstudio.studio import Studio
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """A run waiting for its turn, as the run dock lists it."""
+
+    ticket: str
+    name: str
+    model: str
+    data: str
+
+    def describe(self) -> str:
+        return " · ".join(part for part in (self.name, self.model, self.data) if part)
 
 
 class RunQueue(QObject):
@@ -30,7 +45,10 @@ class RunQueue(QObject):
     #: The current run's thread ended (after fit_ended or failed).
     run_done = Signal(str)
     paused_changed = Signal(bool)
-    queue_changed = Signal(int)
+    #: A queued run was removed before it started: its ticket.
+    dropped = Signal(str)
+    #: The waiting runs changed: a list of :class:`QueuedRun`, next first.
+    queue_changed = Signal(list)
 
     def __init__(self, studio: Studio, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,13 +67,29 @@ class RunQueue(QObject):
     def submit(self, spec: RunSpec | None, resume_id: str | None = None) -> str:
         ticket = f"run-{next(self._tickets)}"
         self._pending.append((ticket, spec, resume_id))
-        self.queue_changed.emit(len(self._pending))
+        self._queue_changed()
         if self._thread is None:
             self._start_next()
         return ticket
 
     def pending(self) -> int:
         return len(self._pending)
+
+    def queued(self) -> list[QueuedRun]:
+        """The waiting runs, next first."""
+        return [self._describe(ticket, spec, resume_id) for ticket, spec, resume_id in self._pending]
+
+    def _describe(self, ticket: str, spec: RunSpec | None, resume_id: str | None) -> QueuedRun:
+        if spec is not None:
+            return QueuedRun(ticket, spec.run.name or "unnamed run", spec.model.id, spec.data.id)
+        try:
+            row = self.studio.store.get(resume_id)
+        except KeyError:
+            return QueuedRun(ticket, f"resume {resume_id}", "", "")
+        return QueuedRun(ticket, f"resume {row.name or resume_id}", row.model, row.dataset)
+
+    def _queue_changed(self) -> None:
+        self.queue_changed.emit(self.queued())
 
     def has_resume(self, run_id: str) -> bool:
         """Whether ``run_id`` is being resumed now or waits to be."""
@@ -69,7 +103,7 @@ class RunQueue(QObject):
         if not self._pending:
             return
         ticket, spec, resume_id = self._pending.popleft()
-        self.queue_changed.emit(len(self._pending))
+        self._queue_changed()
         self.current_ticket, self.current_run_id = ticket, resume_id or ""
         self.current_started = False
         self._control = RunControl()
@@ -119,6 +153,16 @@ class RunQueue(QObject):
         if self._control is not None:
             self._control.cancel()
 
+    def cancel_all(self) -> None:
+        """Drop every queued run and cancel the current one (within one batch)."""
+        dropped = [ticket for ticket, _, _ in self._pending]
+        self._pending.clear()
+        if dropped:
+            self._queue_changed()
+        for ticket in dropped:
+            self.dropped.emit(ticket)
+        self.cancel()
+
     def cancel_one(self, key: str) -> bool:
         """Cancel the run ``key`` names (its queue ticket or its run id): the current one within one batch, a
         queued one before it starts. False when no such run is current or queued."""
@@ -128,15 +172,12 @@ class RunQueue(QObject):
         for entry in list(self._pending):
             if key in (entry[0], entry[2]):
                 self._pending.remove(entry)
-                self.queue_changed.emit(len(self._pending))
+                self._queue_changed()
+                self.dropped.emit(entry[0])
                 return True
         return False
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Drop queued runs, cancel the current one and wait for its thread; True if it ended in time."""
-        self._pending.clear()
-        self.queue_changed.emit(0)
-        if self._thread is None:
-            return True
-        self.cancel()
-        return self._thread.wait(timeout_ms)
+        self.cancel_all()
+        return self._thread is None or self._thread.wait(timeout_ms)

@@ -30,6 +30,7 @@ from dlstudio.gui.run_dock import format_seconds
 if TYPE_CHECKING:
     from dlstudio.gui.context import StudioContext
     from dlstudio.store import RunRow
+    from dlstudio.studio import Studio
 
 COLUMNS = ("Run", "Name", "Plugin", "Model", "Dataset", "Hyperparameters", "Device", "Status", "Best",
            "Epochs", "Duration", "Started")
@@ -43,6 +44,21 @@ def _item(text: str, sort_value: object = None) -> QStandardItem:
     item.setEditable(False)
     item.setData(sort_value if sort_value is not None else text, SORT_ROLE)
     return item
+
+
+def clone_problem(studio: Studio, spec_text: str) -> str:
+    """Why a run's stored spec cannot be cloned, in the words ``dlstudio train`` would use ("" when it can):
+    a panel shows a spec exactly or not at all."""
+    from dlstudio.runner import resolve_parts
+    from dlstudio.spec import RunSpec, SpecError
+
+    try:
+        resolve_parts(studio, RunSpec.from_dict(tomllib.loads(spec_text), source="its spec"))
+    except tomllib.TOMLDecodeError as exc:
+        return f"its stored spec is not valid TOML: {exc}"
+    except SpecError as exc:
+        return str(exc)
+    return ""
 
 
 class RunsView(QWidget):
@@ -242,6 +258,10 @@ class RunsView(QWidget):
         if len(ids) != 1:
             return
         row = self._rows[ids[0]]
+        problem = clone_problem(self.context.studio, row.spec)
+        if problem:
+            self.context.show_error("Cannot clone this run", f"run {row.id} (plugin {row.plugin!r}): {problem}")
+            return
         self.clone_requested.emit(row.plugin, tomllib.loads(row.spec))
 
     def resume_selected(self) -> None:

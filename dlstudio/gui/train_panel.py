@@ -1,7 +1,8 @@
 """A generic training panel: recipe, model, data, task and [train] settings as forms; Start (which lists every
 problem of the form at once); export/import spec.
 
-Plugins use it as their Train page (or embed it); it is also what "clone" fills from a run's spec.
+Plugins use it as their Train page (or embed it); it is also what "clone" fills from a run's spec. A spec is
+shown exactly or refused with the message ``dlstudio train`` gives, and the panel keeps what it showed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible
 
 from dlstudio.gui.context import StudioContext
-from dlstudio.gui.forms import NoWheelComboBox, NoWheelSpinBox, ParamForm, train_form_parts, unshowable
+from dlstudio.gui.forms import (
+    NoWheelComboBox,
+    NoWheelSpinBox,
+    ParamForm,
+    completed_spec,
+    spec_differences,
+    train_form_parts,
+    unshowable_in_forms,
+)
 from dlstudio.params import param_defaults
 from dlstudio.spec import RunSpec, SpecError
 
@@ -153,12 +162,17 @@ class TrainPanel(QWidget):
         self.name_edit = QLineEdit(placeholderText="run name (optional)")
         self.seed_spin = NoWheelSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.device_edit = QLineEdit(placeholderText="auto: the device chosen in the toolbar")
+        self.device_edit.setObjectName("run_device")
+        self.device_edit.setToolTip("[run] device of this run: cpu, cuda, cuda:1, mps... Leave it empty to use "
+                                    "the device chosen in the toolbar when the run starts.")
 
         train_box = QGroupBox("Training")
         train_layout = QVBoxLayout(train_box)
         top = QFormLayout()
         top.addRow("Name", self.name_edit)
         top.addRow("Seed", self.seed_spin)
+        top.addRow("Device", self.device_edit)
         train_layout.addLayout(top)
         train_layout.addWidget(self.train_form)
         train_layout.addWidget(self.advanced_box)
@@ -259,7 +273,8 @@ class TrainPanel(QWidget):
         weights = self.carried_weights[1] if self.carried_weights and self.carried_weights[0] == model_id else ""
         raw = {
             "run": {"name": self.name_edit.text().strip(), "task": self.task_box.current_id(),
-                    "seed": self.seed_spin.value(), "callbacks": list(self.carried_callbacks)},
+                    "seed": self.seed_spin.value(), "device": self.device_edit.text().strip() or "auto",
+                    "callbacks": list(self.carried_callbacks)},
             "model": {"id": model_id, "weights": weights, "params": self.model_box.form().values()},
             "data": {"id": self.data_box.current_id(), "params": self.data_box.form().values()},
             "task": {"params": task_form.values() if task_form is not None else {}},
@@ -268,37 +283,79 @@ class TrainPanel(QWidget):
         return RunSpec.from_dict(raw, source="the form")
 
     def load_spec(self, spec: dict[str, Any]) -> bool:
-        """Fill the form from a spec dict (a run's, for "clone"); False if its model and data are not in this
-        panel, or if its task or a parameter cannot be shown here (then :attr:`refusal` says why)."""
+        """Show a spec dict (a run's, for "clone") exactly; False, with the panel as it was, if its model and
+        data are not this panel's, or if ``dlstudio train`` would refuse it or a field here cannot show it (then
+        :attr:`refusal` says why, in the CLI's words)."""
+        from dlstudio.runner import resolve_parts
+
         self.refusal = ""
+        if not self._offers(spec):
+            return False  # another panel's run: not a refusal (the window asks the next panel)
         try:
             parsed = RunSpec.from_dict(spec, source="spec")
-        except SpecError:
-            return False
-        if parsed.model.id not in self.model_box.items or parsed.data.id not in self.data_box.items:
-            return False
-        reasons = self._unshowable(parsed)
+            parts = resolve_parts(self.context.studio, parsed)
+        except SpecError as exc:
+            return self._refuse([str(exc)])
+        reasons = unshowable_in_forms(parsed, parts)
         if reasons:
-            self.refusal = "; ".join(reasons)
-            self.context.notify(f"cannot show the settings of this run: {self.refusal}", "warning")
-            return False
+            return self._refuse(reasons)
+        expected = completed_spec(parsed, parts)
+        previous = self._shown_spec()
+        recipe_index, recipe_shown = self.recipe_combo.currentIndex(), not self.recipe_info.isHidden()
+        self._show(parsed, parts)
+        shown = self._shown_spec()
+        if shown is None or shown.to_dict() != expected:  # a field that altered a value: never keep that
+            reasons = self.problems() if shown is None else [
+                f"{key}: the form cannot show it exactly" for key in spec_differences(expected, shown.to_dict())]
+            if previous is not None:
+                self._show(previous, None)
+            self.recipe_combo.blockSignals(True)
+            self.recipe_combo.setCurrentIndex(recipe_index)
+            self.recipe_combo.blockSignals(False)
+            self.recipe_info.setVisible(recipe_shown)
+            return self._refuse(reasons)
+        return True
+
+    def _offers(self, spec: Any) -> bool:
+        """Whether ``spec`` names one of this panel's models and one of its datasets."""
+        ids = [section.get("id") if isinstance(section, dict) else None
+               for section in (spec.get("model"), spec.get("data"))] if isinstance(spec, dict) else [None, None]
+        return ids[0] in self.model_box.items and ids[1] in self.data_box.items
+
+    def _refuse(self, reasons: list[str]) -> bool:
+        self.refusal = "; ".join(reasons)
+        self.context.notify(f"cannot show the settings of this run: {self.refusal}", "warning")
+        return False
+
+    def _shown_spec(self) -> RunSpec | None:
+        """The spec the form shows, or None while it has problems."""
+        try:
+            return self.current_spec()
+        except SpecError:
+            return None
+
+    def _show(self, parsed: RunSpec, parts: Any) -> None:
+        """Fill every field from ``parsed`` (its parameters completed by ``parts`` when given)."""
         self.recipe_combo.blockSignals(True)
         self.recipe_combo.setCurrentIndex(0)
         self.recipe_combo.blockSignals(False)
         self.recipe_info.hide()
-        self.model_box.select(parsed.model.id, parsed.model.params)
-        self.data_box.select(parsed.data.id, parsed.data.params)
-        self.task_box.select(parsed.run.task, parsed.task.params)
+        params = ((parts.model_params, parts.data_params, parts.task_params) if parts is not None else
+                  (parsed.model.params, parsed.data.params, parsed.task.params))
+        self.model_box.select(parsed.model.id, params[0])
+        self.data_box.select(parsed.data.id, params[1])
+        self._update_tasks()
+        self.task_box.select(parsed.run.task, params[2])
         self._update_tasks()
         train = parsed.to_dict()["train"]
         self.train_form.set_values(train)
         self.advanced_form.set_values(train)
         self.name_edit.setText(parsed.run.name)
         self.seed_spin.setValue(parsed.run.seed)
+        self.device_edit.setText("" if parsed.run.device == "auto" else parsed.run.device)
         self.carried_weights = (parsed.model.id, parsed.model.weights) if parsed.model.weights else None
         self.carried_callbacks = list(parsed.run.callbacks)
         self._show_carried()
-        return True
 
     def _show_carried(self) -> None:
         parts = []
@@ -308,20 +365,6 @@ class TrainPanel(QWidget):
             parts.append(f"callbacks {', '.join(self.carried_callbacks)}")
         self.carried_label.setText("<b>Also from the loaded spec:</b> " + "; ".join(parts) if parts else "")
         self.carried_label.setVisible(bool(parts))
-
-    def _unshowable(self, spec: RunSpec) -> list[str]:
-        model = self.model_box.items[spec.model.id]
-        data = self.data_box.items[spec.data.id]
-        tasks = {t.id: t for t in self.fitting_tasks(model.id, data.id)}
-        task = tasks.get(spec.run.task)
-        if task is None:
-            if spec.run.task not in self.context.studio.registry.tasks:
-                return [f"[run] task: {spec.run.task!r} is not registered (is its plugin enabled?)"]
-            return [f"[run] task: model {model.id!r} and dataset {data.id!r} cannot be trained as "
-                    f"{spec.run.task!r} here (they can as: {', '.join(tasks) or 'nothing'})"]
-        return (unshowable("model.params", f"model {model.id!r}", spec.model.params, model.defaults, model.choices)
-                + unshowable("data.params", f"dataset {data.id!r}", spec.data.params, data.defaults, data.choices)
-                + unshowable("task.params", f"task {task.id!r}", spec.task.params, task.defaults, task.choices))
 
     def _apply_recipe(self) -> None:
         recipe = self.recipes.get(self.recipe_combo.currentData() or "")
@@ -376,15 +419,19 @@ class TrainPanel(QWidget):
             self.context.notify(f"wrote {path}; replay it with: dlstudio train {path}")
 
     def import_spec(self) -> None:
+        from dlstudio.runner import resolve_parts
+
         path, _ = QFileDialog.getOpenFileName(self, "Import run spec", "", "Run spec (*.toml)")
         if not path:
             return
-        try:
+        try:  # what ``dlstudio train PATH`` checks first, and says in its words
             spec = RunSpec.load(Path(path))
+            resolve_parts(self.context.studio, spec)
         except SpecError as exc:
-            self.context.show_error("Cannot import the spec", str(exc))
+            self.context.show_error("Cannot import the spec", str(exc) if path in str(exc) else f"{path}: {exc}")
             return
         if not self.load_spec(spec.to_dict()):
             self.context.show_error("Cannot import the spec", f"{path}: {self.refusal}" if self.refusal else
                                     f"{path} uses model {spec.model.id!r} / data {spec.data.id!r}, "
                                     "which this panel does not offer")
+

@@ -69,13 +69,11 @@ def backbone(arch_id: str, weights: str, weights_file: str, channels: int, seed:
     arch = ARCHS[arch_id]
     torch.manual_seed(seed)  # random weights: the same features for the same seed
     if weights == "file":
-        state = load_transfer_state(weights_file, f"images.{arch_id}")
-        model = bare(arch, int(state[f"{arch.head}.weight"].shape[0]), pretrained=True)
-        conv_name, _ = first_conv(model)
-        adapt_input_channels(model, int(state[f"{conv_name}.weight"].shape[1]))
-        from dlstudio.runs import apply_weights
-
-        apply_weights(model, with_bn_counters(model, state), source=weights_file)
+        weights = load_transfer_state(weights_file, f"images.{arch_id}")
+        model = bare(arch, weights.size(f"{arch.head}.weight", 0, 1000), pretrained=True)
+        conv_name, conv = first_conv(model)
+        adapt_input_channels(model, weights.size(f"{conv_name}.weight", 1, conv.in_channels))
+        weights.load_into(model)
     else:
         model = bare(arch, 1000, pretrained=weights == "imagenet")
         if weights == "imagenet":

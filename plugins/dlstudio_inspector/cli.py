@@ -19,6 +19,9 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="MODEL_OR_FILE", help=TARGET_HELP + " (run:RUN_ID:last for its last epoch)")
     parser.add_argument("--arch", help="architecture (registered model id) of a bare .pt/.pth state dict")
     parser.add_argument("--input-shape", metavar="C,H,W", help="input shape without the batch, e.g. 3,224,224")
+    parser.add_argument("--trust-torchscript", action="store_true",
+                        help="run a TorchScript file's own code (it runs when loaded and on every forward pass): "
+                             "only for files from a source you trust")
 
 
 def _guarded(name: str, body: Callable[[argparse.Namespace, Any], int]) -> Callable[[argparse.Namespace, Any], int]:
@@ -40,7 +43,7 @@ def _open(args: argparse.Namespace, studio: Any):
     from dlstudio_inspector.sources import open_target
 
     shape = parse_shape(args.input_shape) if args.input_shape else None
-    return open_target(studio, args.target, args.arch, shape)
+    return open_target(studio, args.target, args.arch, shape, trust_torchscript=args.trust_torchscript)
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:

@@ -90,10 +90,18 @@ def module_named(model: nn.Module, name: str) -> nn.Module:
     if not name:
         return model
     try:
+        if _scripted(model):  # TorchScript has no get_submodule; named_modules() has the same names
+            return dict(model.named_modules())[name]
         return model.get_submodule(name)
-    except AttributeError:
+    except (AttributeError, KeyError):
         known = [n for n, _ in model.named_modules() if n][:8]
         raise InspectorError(f"the model has no layer {name!r} (layers look like: {', '.join(known)}...)") from None
+
+
+def _scripted(model: nn.Module) -> bool:
+    import torch
+
+    return isinstance(model, torch.jit.ScriptModule)
 
 
 @contextmanager

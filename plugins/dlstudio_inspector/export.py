@@ -17,6 +17,7 @@ import torch
 
 from dlstudio import runs
 from dlstudio.runs import CheckpointError
+from dlstudio_inspector import trust
 from dlstudio_inspector.common import InspectorError, flat_tensors, human_bytes, quiet_torch, strip_ansi
 
 if TYPE_CHECKING:
@@ -175,6 +176,8 @@ def export_torchscript(model: torch.nn.Module, x: torch.Tensor, path: str | Path
         tmp.unlink(missing_ok=True)
         raise ExportError(f"TorchScript tracing failed — {exporter_reason(exc)}") from None
     os.replace(tmp, path)
+    # Traced here from a model already open, so its code is ours: reopening it this session needs no consent.
+    trust.allow(path, trust.digest(path.read_bytes()))
     result = ExportResult("torchscript", path, path.stat().st_size,
                           messages=[w for w in warned if "deprecated" not in w])
     if verify:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,8 +209,16 @@ def load_input_file(path: str | Path, model: nn.Module, data: DataInfo | None) -
         from PIL import Image, UnidentifiedImageError
 
         try:
-            with Image.open(path) as image:
-                return image_to_tensor(image, data, model)
+            with warnings.catch_warnings():
+                # PIL only warns between its pixel limit and twice it; such a picture is refused all the same.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    return image_to_tensor(image, data, model)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InspectorError(
+                f"{path.name} is refused: it declares more than {Image.MAX_IMAGE_PIXELS / 1e6:g} million pixels, "
+                "which could be a decompression bomb (a small file that fills the memory when decoded). Scale it "
+                "down in an image editor first.") from None
         except (UnidentifiedImageError, OSError) as exc:
             raise InspectorError(f"{path.name} is not a readable image ({exc})") from None
     if suffix == ".npy":

@@ -7,6 +7,7 @@ from its latest checkpoint).
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from dlstudio import runs
 from dlstudio.contract import DataInfo
 from dlstudio.params import param_defaults
 from dlstudio.runs import CheckpointError
+from dlstudio_inspector import trust
 from dlstudio_inspector.common import InspectorError, quiet_torch
 from dlstudio_inspector.inputs import guess_input_shape, sample_input
 
@@ -28,6 +30,19 @@ if TYPE_CHECKING:
 
 CHECKPOINT_KINDS = runs.WEIGHTS
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin")
+
+
+class UntrustedCode(InspectorError):
+    """A TorchScript file the user has not allowed to run: ``path`` and the ``digest`` of its bytes."""
+
+    def __init__(self, path: Path, digest: str) -> None:
+        super().__init__(
+            f"{path.name} is a TorchScript file: it holds compiled code, and opening it runs that code (when it "
+            "is loaded and on every forward pass). PyTorch does not consider TorchScript from untrusted sources "
+            "safe, so it was not loaded. If you trust where it came from, open it again with --trust-torchscript "
+            "(in the window, answer Yes when asked); otherwise ask for a .safetensors checkpoint instead.")
+        self.path = path
+        self.digest = digest
 
 
 class NeedsArchitecture(InspectorError):
@@ -110,11 +125,12 @@ def open_checkpoint(studio: Studio, path: str | Path, architecture: str | None =
     if architecture is None and not runs.weights_meta(path).get("architecture"):
         state = runs.load_weights(path).state
         reports = fit_reports(studio, state)
-        fits = [k for k, r in reports.items() if not r["missing"] and not r["unexpected"]]
+        fits = [k for k, r in reports.items() if fits_exactly(r)]
         if fits:
             hint = f"They fit: {', '.join(fits)}."
         elif reports:
-            closest = min(reports, key=lambda k: len(reports[k]["missing"]) + len(reports[k]["unexpected"]))
+            closest = min(reports, key=lambda k: (len(reports[k]["missing"]) + len(reports[k]["unexpected"]),
+                                                  len(reports[k]["shape"])))
             hint = (f"They fit no registered architecture; the closest is {closest} — "
                     f"{describe_misfit(reports[closest])}.")
         else:
@@ -140,16 +156,29 @@ def is_torchscript(path: Path) -> bool:
         return False
 
 
-def open_torchscript(path: str | Path, input_shape: tuple[int, ...] | None = None) -> OpenedModel:
-    """A TorchScript file (``torch.jit.load``). It holds code: open only files you trust."""
+def open_torchscript(path: str | Path, input_shape: tuple[int, ...] | None = None, *,
+                     trusted: bool = False) -> OpenedModel:
+    """A TorchScript file (``torch.jit.load``), only if ``trusted`` or allowed in :mod:`trust` this session.
+
+    Its code runs when it is loaded and on every forward pass, so without permission nothing is loaded and
+    :class:`UntrustedCode` says why. The bytes checked are the bytes loaded (no swap in between).
+    """
     path = Path(path)
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InspectorError(f"{path} cannot be read ({exc.strerror})") from None
+    sha256 = trust.digest(data)
+    if not (trusted or trust.is_allowed(path, sha256)):
+        raise UntrustedCode(path, sha256)
+    try:
         with quiet_torch():
-            model = torch.jit.load(str(path), map_location="cpu")
+            model = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except (RuntimeError, ValueError, OSError) as exc:
         raise InspectorError(f"{path.name} is not a loadable TorchScript file ({str(exc).splitlines()[0]})") from None
     shape = input_shape or guess_input_shape(model)
-    notes = ["TorchScript: per-layer output shapes and hooks are not available, only the model's output"]
+    notes = ["TorchScript: per-layer output shapes and hooks are not available, only the model's output",
+             "TorchScript runs its own code: opened because you trust this file"]
     if not input_shape:
         notes.append(f"input shape {shape} guessed from the first layer; set it if it is wrong")
     kind = "tokens" if len(shape) == 1 and _starts_with_embedding(model) else "image" if len(shape) == 3 else "vector"
@@ -164,15 +193,16 @@ def _starts_with_embedding(model: nn.Module) -> bool:
 
 
 def open_file(studio: Studio, path: str | Path, architecture: str | None = None,
-              input_shape: tuple[int, ...] | None = None) -> OpenedModel:
-    """Any model file: TorchScript, a dlstudio checkpoint, or a state dict (which needs ``architecture``)."""
+              input_shape: tuple[int, ...] | None = None, *, trust_torchscript: bool = False) -> OpenedModel:
+    """Any model file: TorchScript (run only if trusted: see :func:`open_torchscript`), a dlstudio checkpoint,
+    or a state dict (which needs ``architecture``)."""
     path = Path(path)
     if not path.exists():
         raise InspectorError(f"{path} does not exist")
     if path.is_dir():
         raise InspectorError(f"{path} is a folder; choose a model file (.safetensors, .pt, .pth)")
     if is_torchscript(path):
-        return open_torchscript(path, input_shape)
+        return open_torchscript(path, input_shape, trusted=trust_torchscript)
     if path.suffix == ".json" and path.with_suffix(".safetensors").exists():
         path = path.with_suffix(".safetensors")
     if path.suffix not in (".safetensors", *STATE_DICT_SUFFIXES):
@@ -233,7 +263,7 @@ def refresh(studio: Studio, opened: OpenedModel) -> OpenedModel | None:
 
 
 def open_target(studio: Studio, target: str, architecture: str | None = None,
-                input_shape: tuple[int, ...] | None = None) -> OpenedModel:
+                input_shape: tuple[int, ...] | None = None, *, trust_torchscript: bool = False) -> OpenedModel:
     """``MODEL_OR_FILE`` of the CLI: ``run:RUN_ID[:best|last|final]``, a registered model id, or a path."""
     if target.startswith("run:"):
         run_id, _, which = target[4:].partition(":")
@@ -246,7 +276,7 @@ def open_target(studio: Studio, target: str, architecture: str | None = None,
                             input_kind=base.input_kind if base else "image", extra=dict(base.extra) if base else {})
         return open_registered(studio, target, data=data)
     if Path(target).exists():
-        return open_file(studio, target, architecture, input_shape)
+        return open_file(studio, target, architecture, input_shape, trust_torchscript=trust_torchscript)
     known = ", ".join(sorted(studio.registry.models.ids())) or "none"
     raise InspectorError(f"{target!r} is neither a file, a registered model (known: {known}) nor run:RUN_ID")
 
@@ -285,9 +315,14 @@ def fit_reports(studio: Studio, state: Mapping[str, torch.Tensor]) -> dict[str, 
     return reports
 
 
+def fits_exactly(report: Mapping[str, list[str]]) -> bool:
+    """Same names *and* shapes: only then does opening the file with that architecture work."""
+    return not (report["missing"] or report["unexpected"] or report["shape"])
+
+
 def matching_architectures(studio: Studio, state: Mapping[str, torch.Tensor]) -> list[str]:
-    """Registered models whose parameter names match ``state`` (shapes may differ, e.g. the class count)."""
-    return [k for k, r in fit_reports(studio, state).items() if not r["missing"] and not r["unexpected"]]
+    """Registered models (built at their defaults) whose parameter names and shapes match ``state``."""
+    return [k for k, r in fit_reports(studio, state).items() if fits_exactly(r)]
 
 
 def describe_misfit(report: Mapping[str, list[str]], limit: int = 5) -> str:

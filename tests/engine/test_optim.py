@@ -69,7 +69,8 @@ def scheduled(train: TrainSection, *, valid=None, train_losses=None, batches_per
               callbacks=()) -> tuple[list[float], ScriptedTask]:
     """Run a scripted task with the spec's scheduler; return the lr seen in each epoch."""
     epochs = train.epochs
-    task = ScriptedTask(valid=valid or [0.5] * epochs, train=train_losses or (), lr=train.lr)
+    # Scripted training losses: the regression itself diverges with SGD at lr 1 (the divergence guard would end it).
+    task = ScriptedTask(valid=valid or [0.5] * epochs, train=train_losses or [1.0] * epochs, lr=train.lr)
     scheduler = build_scheduler(task.optimizers[0], train, batches_per_epoch)
     data = regression(8 * batches_per_epoch)
     valid_batches = batches(regression(8)) if valid is not None else None

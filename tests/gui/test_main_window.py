@@ -177,19 +177,49 @@ def test_a_panel_cancels_the_run_it_started_and_only_that_one(demo_window, qtbot
     panel.data_box.form().set_values({"samples": 20000})
     panel.train_form.set_values({"epochs": 200, "batch_size": 8})
     finished = []
-    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append(status))
+    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append((bool(run_id), status)))
     with qtbot.waitSignal(demo_window.context.run_started, timeout=RUN_TIMEOUT):
         first = panel.start()
     second = panel.start()  # queued behind the first
     assert demo_window.queue.pending() == 1
     assert not demo_window.context.cancel_run("run-999")  # neither current nor queued
-    assert demo_window.context.cancel_run(second)  # dropped before it starts
-    assert demo_window.queue.pending() == 0
+    with qtbot.waitSignal(demo_window.context.run_refused) as refused:
+        assert demo_window.context.cancel_run(second)  # dropped before it starts
+    assert refused.args[0] == second and demo_window.queue.pending() == 0
     with qtbot.waitSignal(demo_window.context.run_finished, timeout=RUN_TIMEOUT):
         assert demo_window.context.cancel_run(first)
     qtbot.waitUntil(lambda: not demo_window.is_running(), timeout=RUN_TIMEOUT)
-    assert finished == ["cancelled"]
+    assert finished == [(False, "cancelled"), (True, "cancelled")]  # the queued one never had a run id
     assert len(demo_window.studio.store.list_runs()) == 1
+
+
+def test_the_dock_shows_queued_runs_removes_one_and_cancels_all(demo_window, qtbot):
+    panel = train_panel(demo_window)
+    panel.data_box.form().set_values({"samples": 20000})
+    panel.train_form.set_values({"epochs": 200, "batch_size": 8})
+    finished, refused = [], []
+    demo_window.context.run_finished.connect(lambda run_id, status, _m: finished.append((run_id, status)))
+    demo_window.context.run_refused.connect(lambda ticket, message: refused.append((ticket, message)))
+    with qtbot.waitSignal(demo_window.context.run_started, timeout=RUN_TIMEOUT):
+        panel.start()
+    tickets = {}
+    for name in ("second", "third"):
+        panel.name_edit.setText(name)
+        tickets[name] = panel.start()
+    dock = demo_window.run_dock
+    assert dock.queue_button.text() == "2 queued"
+    remove_second = next(a for a in dock.queue_menu.actions() if "second · demo.mlp · demo.blobs" in a.text())
+    remove_second.trigger()
+    assert [run.name for run in demo_window.queue.queued()] == ["third"]
+    # The panel that queued it hears that it never starts (as of a refused run).
+    assert refused == [(tickets["second"], "cancelled before it started")] and finished == [("", "cancelled")]
+    assert dock.queue_button.text() == "1 queued" and dock.cancel_button.text() == "Cancel all (2)"
+    with qtbot.waitSignal(demo_window.queue.run_done, timeout=RUN_TIMEOUT):
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)  # nothing queued may start after the current run's end
+    assert not demo_window.is_running() and demo_window.queue.pending() == 0 and dock.queue_button.isHidden()
+    assert [ticket for ticket, _ in refused] == [tickets["second"], tickets["third"]]
+    assert [status for _, status in finished] == ["cancelled"] * 3 and len(demo_window.studio.store.list_runs()) == 1
 
 
 def test_a_panel_that_fails_to_build_becomes_an_error_tab(make_window, make_studio):

@@ -1,8 +1,11 @@
 """The run dock: progress redrawn on its own clock from the latest batch record, ETA, log lines."""
 
+import itertools
+
 import pytest
 
 from dlstudio.gui.run_dock import RunDock, Stopwatch, format_seconds
+from dlstudio.gui.run_queue import QueuedRun
 
 
 @pytest.fixture
@@ -43,7 +46,9 @@ def declared(name, title, unit="", group="", plot=True, direction="min"):
 
 
 def clock(monkeypatch, *times):
-    ticks = iter(times)
+    # Then the last time again: any dock's clock still ticking (one of an earlier test, not yet deleted) reads
+    # the time when events are next processed, after the test's own reads.
+    ticks = itertools.chain(times, itertools.repeat(times[-1]))
     monkeypatch.setattr("dlstudio.gui.run_dock.time.monotonic", lambda: next(ticks))
 
 
@@ -248,3 +253,35 @@ def test_a_failure_during_a_busy_bar_still_says_failed(stream_dock):
     stream_dock._show_batch()
     stream_dock.on_failed("RuntimeError: boom", "Traceback ...")
     assert not stream_dock.busy and stream_dock.progress.text() == "failed"
+
+
+def test_the_queue_lists_each_waiting_run_and_removes_one_at_a_time(dock, qtbot):
+    assert dock.queue_button.isHidden()
+    dock.on_queue([QueuedRun("run-2", "Alpha", "demo.mlp", "demo.blobs"),
+                   QueuedRun("run-3", "resume Beta", "demo.mlp", "demo.blobs")])
+    assert not dock.queue_button.isHidden() and dock.queue_button.text() == "2 queued"
+    texts = [action.text() for action in dock.queue_menu.actions()]
+    assert texts[:2] == ["Remove “Alpha · demo.mlp · demo.blobs”", "Remove “resume Beta · demo.mlp · demo.blobs”"]
+    with qtbot.waitSignal(dock.remove_requested) as removed:
+        dock.queue_menu.actions()[1].trigger()
+    assert removed.args == ["run-3"]
+    dock.on_queue([])
+    assert dock.queue_button.isHidden()
+
+
+def test_cancel_cancels_the_queued_runs_too_and_says_so(dock, qtbot):
+    cancelled, cancelled_all = [], []
+    dock.cancel_requested.connect(lambda: cancelled.append(1))
+    dock.cancel_all_requested.connect(lambda: cancelled_all.append(1))
+    dock.on_queue([QueuedRun("run-2", "Alpha", "demo.mlp", "demo.blobs")])
+    assert dock.cancel_button.text() == "Cancel all (2)"
+    dock.cancel_button.click()
+    assert (cancelled, cancelled_all) == ([], [1])
+    assert dock.status.text() == "stopping…"
+    only = next(a for a in dock.queue_menu.actions() if a.text().startswith("Cancel only the current run"))
+    only.trigger()
+    assert (cancelled, cancelled_all) == ([1], [1])
+    dock.on_queue([])
+    assert dock.cancel_button.text() == "Cancel"
+    dock.cancel_button.click()
+    assert (cancelled, cancelled_all) == ([1, 1], [1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dlstudio import hookimpl
-from dlstudio.contract import DatasetSpec, FamilySpec, ModelSpec, PanelSpec, TaskSpec
+from dlstudio.contract import CallbackSpec, DatasetSpec, FamilySpec, ModelSpec, PanelSpec, TaskSpec
 from dlstudio.gui.context import StudioContext
 from dlstudio.gui.forms import TRAIN_HELP
 from dlstudio.gui.train_panel import TrainPanel
@@ -62,6 +62,10 @@ class TwoTasks:
                              tasks=("classification", "two.weighted", "two.smooth")))
         register(DatasetSpec(id="two.only", title="Blobs for smoothing", load=load_blobs, family="two",
                              defaults=BLOBS, tasks=("two.smooth",)))
+
+    @hookimpl
+    def dlstudio_register_callbacks(self, register):
+        register(CallbackSpec(id="tab.events", title="Events", create=lambda context: None))
 
     @hookimpl
     def dlstudio_register_panels(self, register):
@@ -226,13 +230,15 @@ def test_load_spec_fills_task_parameters_a_spec_leaves_out_with_their_defaults(p
 
 
 @pytest.mark.parametrize("change, reason", [
-    ({"run": {"task": "classification"}}, "[run] task: model 'two.mlp' and dataset 'two.blobs' cannot be trained "
-                                          "as 'classification' here (they can as: two.smooth, two.weighted)"),
-    ({"run": {"task": "two.gan"}}, "[run] task: 'two.gan' is not registered"),
-    ({"task": {"params": {"warmup": 3}}}, "[task.params] warmup: task 'two.weighted' has no such parameter"),
+    ({"run": {"task": "classification"}}, "[model] two.mlp cannot be used for task 'classification' (it supports "
+                                          "two.smooth, two.weighted)"),
+    ({"run": {"task": "two.gan"}}, "no task 'two.gan' is registered"),
+    ({"task": {"params": {"warmup": 3}}}, "[task.params] unknown key 'warmup' for task 'two.weighted' "
+                                          "(did you mean 'warmup_steps'?)"),
     ({"task": {"params": {"warmup_steps": 5000}}}, "[task.params] warmup_steps: 5000 is above the maximum 1000"),
-    ({"task": {"params": {"weighting": 1}}}, "[task.params] weighting: expected a str, got 1"),
-    ({"model": {"id": "two.mlp", "params": {"hiden": 3}}}, "[model.params] hiden: model 'two.mlp' has no such"),
+    ({"task": {"params": {"weighting": 1}}}, "[task.params] weighting: expected a string, got 1"),
+    ({"model": {"id": "two.mlp", "params": {"hiden": 3}}}, "[model.params] unknown key 'hiden' for model "
+                                                          "'two.mlp' (did you mean 'hidden'?)"),
 ])
 def test_load_spec_refuses_what_it_cannot_show_and_says_why(panel, host, change, reason):
     choose(panel, "two.mlp", "two.only")

@@ -33,6 +33,10 @@ class Scan:
     files: dict[str, list[Path]] = field(default_factory=dict)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     folder: dict[str, Path] = field(default_factory=dict)
+    #: Hidden files (``.DS_Store``, anything under a hidden folder): never read, but said.
+    hidden: list[Path] = field(default_factory=list)
+    #: Images in folders nested inside a class folder: they count for that class, and are said.
+    nested: list[Path] = field(default_factory=list)
     #: Decoded images at the model's size, when the folder is small enough to hold them.
     tensors: dict[Path, torch.Tensor] = field(default_factory=dict)
 
@@ -56,18 +60,32 @@ def _decode(path: Path, mode: str, size: int) -> Any:
         return reason
 
 
+def _is_hidden(path: Path, class_dir: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(class_dir).parts)
+
+
+def _class_files(class_dir: Path) -> list[Path]:
+    return sorted(p for p in class_dir.rglob("*") if p.is_file())
+
+
 def scan_split(folder: Path, mode: str, size: int, keep: Callable[[Any], torch.Tensor] | None) -> Scan:
-    """Decode every file under ``folder/<class>/``; with ``keep``, hold each image as ``keep(image)``."""
+    """Decode every file under ``folder/<class>/``, nested folders included (as torchvision's ImageFolder);
+    hidden files are skipped. With ``keep``, hold each image as ``keep(image)``."""
     scan = Scan()
     for class_dir in _class_dirs(folder):
         scan.folder[class_dir.name] = class_dir
         good = scan.files.setdefault(class_dir.name, [])
-        for path in sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for path in _class_files(class_dir):
+            if _is_hidden(path, class_dir):
+                scan.hidden.append(path)
+                continue
             result = _decode(path, mode, size)
             if isinstance(result, str):
                 scan.skipped.append((path, result))
                 continue
             good.append(path)
+            if path.parent != class_dir:
+                scan.nested.append(path)
             if keep is not None:
                 scan.tensors[path] = keep(result)
             result.close()
@@ -133,6 +151,23 @@ def _report_skipped(skipped: list[tuple[Path, str]], root: Path, ctx: LoadContex
     return [text]
 
 
+def _report_layout_extras(scans: list[Scan], root: Path) -> list[str]:
+    """Say what a class folder held besides its images: nested folders (counted) and hidden files (skipped)."""
+    def listed(paths: list[Path]) -> str:
+        names = [str(p.relative_to(root) if p.is_relative_to(root) else p) for p in paths]
+        return ", ".join(names[:LISTED]) + (f", … and {len(names) - LISTED} more" if len(names) > LISTED else "")
+
+    nested = [p for scan in scans for p in scan.nested]
+    hidden = [p for scan in scans for p in scan.hidden]
+    lines = []
+    if nested:
+        lines.append(f"{len(nested)} in nested folders, counted with the class folder they are in: {listed(nested)}")
+    if hidden:
+        lines.append(f"skipped {len(hidden)} hidden file{'s' if len(hidden) > 1 else ''} (names or folders "
+                     f"starting with '.'): {listed(hidden)}")
+    return lines
+
+
 def _keeper(pipeline: Pipeline) -> Callable[[Any], torch.Tensor]:
     from torchvision.transforms import v2
 
@@ -148,7 +183,8 @@ def prepare(params: Mapping[str, Any], ctx: LoadContext) -> Prepared:
     size = pipeline.size
     ctx.report(f"reading the images in {root}")
     # Files are decoded anyway to find the unreadable ones; small folders keep them (at the model's size).
-    n_files = sum(1 for d in (train_dir, valid_dir) if d for c in _class_dirs(d) for p in c.rglob("*") if p.is_file())
+    n_files = sum(1 for d in (train_dir, valid_dir) if d for c in _class_dirs(d) for p in _class_files(c)
+                  if not _is_hidden(p, c))
     small = n_files * pipeline.channels * size * size <= int(params["in_memory_mb"]) * 2**20
     keep = _keeper(pipeline) if small else None
     train = scan_split(train_dir, mode, size, keep)
@@ -157,7 +193,9 @@ def prepare(params: Mapping[str, Any], ctx: LoadContext) -> Prepared:
     classes = sorted(train.files)
     train_images = _images(train, classes, mode)
     valid_images = _images(valid, classes, mode) if valid else None
-    messages = _report_skipped(train.skipped + (valid.skipped if valid else []), root, ctx)
+    scans = [train] + ([valid] if valid else [])
+    messages = _report_layout_extras(scans, root) + _report_skipped(
+        train.skipped + (valid.skipped if valid else []), root, ctx)
     layout = f"{train_dir.name}/ and {valid_dir.name}/" if valid_dir else "class folders, split automatically"
     messages.insert(0, f"{root}: {len(classes)} classes ({layout}), "
                        f"{len(train_images) + (len(valid_images) if valid_images else 0)} images")

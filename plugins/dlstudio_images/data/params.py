@@ -49,7 +49,9 @@ SHAPES_DESCRIPTION = ("Generated colour images of shapes (circle, square, triang
 FOLDER_DEFAULTS: dict[str, Any] = {"root": "", **TRANSFORM_DEFAULTS, "size": 224, "channels": 3,
                                    **SPLIT_DEFAULTS, "in_memory_mb": 512}
 FOLDER_DESCRIPTION = ("Images in class folders: root/train/<class> and root/valid/<class> (the book's layout), "
-                      "or root/<class> split automatically (stratified, seeded). Unreadable files are skipped.")
+                      "or root/<class> split automatically (stratified, seeded). Images in folders nested inside a "
+                      "class folder count for that class; hidden files (.DS_Store...) and unreadable files are "
+                      "skipped, and the data messages list both.")
 
 
 # -- torchvision's MNIST, Fashion-MNIST and CIFAR-10 -----------------------------------------------------------

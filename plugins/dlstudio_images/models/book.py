@@ -79,11 +79,9 @@ def build(kind: str, params: Mapping[str, Any], info: DataInfo) -> nn.Module:
         return cls(channels, info.num_classes, size, dropout)
     from dlstudio_images.models.transfer import load_transfer_state, replace_linear
 
-    state = load_transfer_state(params["weights_file"], f"images.{kind}")
+    weights = load_transfer_state(params["weights_file"], f"images.{kind}")
     head = HEADS[kind]
-    model = cls(channels, state[f"{head}.weight"].shape[0], size, dropout)
-    from dlstudio.runs import apply_weights
-
-    apply_weights(model, state, source=params["weights_file"])
+    model = cls(channels, weights.size(f"{head}.weight", 0, info.num_classes), size, dropout)
+    weights.load_into(model)
     replace_linear(model, head, info.num_classes)
     return model

@@ -128,17 +128,13 @@ def build(arch: Arch, params: Mapping[str, Any], info: DataInfo) -> nn.Module:
     elif weights == "file":
         if not params["weights_file"]:
             raise ValueError("weights 'file' needs a weights_file (a dlstudio checkpoint or a .pt/.pth state dict)")
-        state = load_transfer_state(params["weights_file"], f"images.{arch.id}")
-        key = f"{arch.head}.weight"
-        if key not in state:
-            raise ValueError(f"{params['weights_file']} has no {key}: it does not hold a {arch.title}")
-        model = bare(arch, int(state[key].shape[0]), pretrained=True)
-        if arch.id == "inception_v3" and "AuxLogits.fc.weight" not in state:
+        weights = load_transfer_state(params["weights_file"], f"images.{arch.id}")
+        model = bare(arch, weights.size(f"{arch.head}.weight", 0, info.num_classes), pretrained=True)
+        if arch.id == "inception_v3" and "AuxLogits.fc.weight" not in weights.state:
             _drop_aux(model)
-        conv_name, _ = first_conv(model)
-        if f"{conv_name}.weight" in state:
-            adapt_input_channels(model, int(state[f"{conv_name}.weight"].shape[1]))
-        apply_weights(model, with_bn_counters(model, state), source=params["weights_file"])
+        conv_name, conv = first_conv(model)
+        adapt_input_channels(model, weights.size(f"{conv_name}.weight", 1, conv.in_channels))
+        weights.load_into(model)
     else:
         model = bare(arch, info.num_classes)
     adapt_input_channels(model, channels)

@@ -3,22 +3,71 @@ channels, freeze up to a block (frozen parts stay in eval mode), count trainable
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlstudio.runs import load_weights
+from dlstudio.runs import CheckpointError, apply_weights, load_weights
+
+#: Keys named in a message about weights that do not fit, per kind (the rest are counted).
+LISTED_KEYS = 5
 
 
-def load_transfer_state(path: str, architecture: str) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint or state dict to start from; refuses a dlstudio checkpoint of another model."""
+@dataclass
+class TransferWeights:
+    """A weights file to start from, and what it is known to hold."""
+
+    path: str
+    state: dict[str, torch.Tensor]
+    #: The architecture the file's sidecar names (None for a bare state dict).
+    saved_as: str | None
+    #: The registered model being built from it.
+    architecture: str
+
+    def size(self, key: str, dim: int, default: int) -> int:
+        """Size ``dim`` of the file's tensor ``key`` (a head's class count, the input channels), else ``default``."""
+        tensor = self.state.get(key)
+        return int(tensor.shape[dim]) if tensor is not None and tensor.dim() > dim else default
+
+    def load_into(self, model: nn.Module) -> None:
+        """Give ``model`` the file's weights, or refuse naming both architectures and the keys that differ."""
+        state = with_bn_counters(model, self.state)
+        misfit = describe_misfit(model.state_dict(), state)
+        if self.saved_as and self.saved_as != self.architecture:
+            raise CheckpointError(
+                f"{self.path} is a checkpoint of {self.saved_as}; the model is {self.architecture}"
+                + (f": {misfit}" if misfit else "")
+                + f". Choose {self.saved_as} as the model, or a weights file saved from {self.architecture}")
+        if misfit:
+            raise CheckpointError(f"the weights in {self.path} do not fit {self.architecture}: {misfit}. Choose the "
+                                  "architecture they were saved from, or a weights file of this one")
+        apply_weights(model, state, source=self.path)
+
+
+def load_transfer_state(path: str, architecture: str) -> TransferWeights:
+    """The tensors of a checkpoint or state dict to start ``architecture`` from (checked when loaded into it)."""
     state, meta = load_weights(path)
-    saved = meta.get("architecture")
-    if saved and saved != architecture:
-        raise ValueError(f"{path} holds a {saved} model, not {architecture}: choose the matching architecture")
-    return state
+    return TransferWeights(str(path), dict(state), meta.get("architecture"), architecture)
+
+
+def describe_misfit(own: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> str:
+    """"7 missing keys (…), 102 unexpected keys (…), 1 of another shape (…)"; empty when ``state`` fits."""
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    parts = []
+    for items, label in ((missing, "missing keys"), (unexpected, "unexpected keys"), (reshaped, "of another shape")):
+        if items:
+            # Both ends of a long list: the first layers and the head say most about what the file is;
+            # batch norm's step counters say nothing (they are still counted).
+            named = [k for k in items if not k.endswith(".num_batches_tracked")] or items
+            shown = named if len(named) <= LISTED_KEYS else [*named[:3], "…", *named[-2:]]
+            parts.append(f"{len(items)} {label} ({', '.join(shown)})")
+    return ", ".join(parts)
 
 
 def with_bn_counters(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

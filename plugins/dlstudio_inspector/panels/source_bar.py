@@ -14,13 +14,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from dlstudio import runs
-from dlstudio_inspector import inputs, samples, sources
+from dlstudio_inspector import inputs, samples, sources, trust
 from dlstudio_inspector.panels.session import Session
 
 MODEL_FILES = "Models (*.safetensors *.pt *.pth *.bin *.json);;All files (*)"
@@ -154,7 +155,27 @@ class SourceBar(QWidget):
             if "choose one" in message and architecture is None:
                 self._ask_architecture(path)
 
-        self._open(sources.open_file, self.session.studio, str(path), architecture, on_error=done_or_ask)
+        def opened_or_untrusted(result: sources.OpenedModel | sources.UntrustedCode) -> None:
+            if isinstance(result, sources.UntrustedCode):
+                self._ask_trust(result, architecture)
+            else:
+                self.session.set_model(result)
+
+        self.session.status.emit("opening…")
+        self.session.submit("open", _open_file_or_refusal, self.session.studio, str(path), architecture,
+                            on_result=opened_or_untrusted, on_error=done_or_ask)
+
+    def _ask_trust(self, refusal: sources.UntrustedCode, architecture: str | None) -> None:
+        """Ask before running a TorchScript file's code; yes is remembered for this file (path and content)."""
+        self.session.status.emit(str(refusal))
+        answer = QMessageBox.question(
+            self, "Run this TorchScript file's code?",
+            f"{refusal}\n\nRun the code in {refusal.path} ({refusal.digest[:12]}…)? Your answer applies to this "
+            "file, with this content, until dlstudio quits.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            trust.allow(refusal.path, refusal.digest)
+            self.open_path(refusal.path, architecture)
 
     def _ask_architecture(self, path: str | Path) -> None:
         try:
@@ -250,6 +271,15 @@ class SourceBar(QWidget):
         for w in (self.dataset_combo, self.split_combo, self.index_spin):
             w.setVisible(mode == 1)
         self.input_file_button.setVisible(mode == 2)
+
+
+def _open_file_or_refusal(studio: Any, path: str, architecture: str | None
+                          ) -> sources.OpenedModel | sources.UntrustedCode:
+    """The opened file, or the refusal to run an untrusted TorchScript file (the GUI thread then asks)."""
+    try:
+        return sources.open_file(studio, path, architecture)
+    except sources.UntrustedCode as refusal:
+        return refusal
 
 
 if __name__ == "__main__":

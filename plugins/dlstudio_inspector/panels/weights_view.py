@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio import runs
 from dlstudio_inspector.activations import COLORMAPS, colorize
-from dlstudio_inspector.common import InspectorError
+from dlstudio_inspector.common import InspectorError, module_named
 from dlstudio_inspector.panels.qtimage import ImageView
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.weights import (
@@ -98,7 +98,7 @@ class WeightsView(QWidget):
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
         for name in weight_layers(opened.model):
-            module = opened.model.get_submodule(name)
+            module = module_named(opened.model, name)
             kind = getattr(module, "original_name", None) or type(module).__name__
             self.layer_combo.addItem(f"{name}  ({kind})", name)
         index = self.layer_combo.findData(current)
@@ -117,7 +117,7 @@ class WeightsView(QWidget):
         if opened is None or not layer:
             return
         model = opened.model
-        weight = getattr(model.get_submodule(layer), "weight", None)
+        weight = getattr(module_named(model, layer), "weight", None)
         in_channels = int(weight.shape[1]) if weight is not None and weight.dim() >= 3 else 0
         one = self.channel_combo.currentIndex() == 1
         self.channel_spin.setVisible(one)

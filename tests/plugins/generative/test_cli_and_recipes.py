@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import dlstudio_generative.plugin as generative_plugin
@@ -19,12 +18,8 @@ from tests.plugins.generative.test_gan_training import gan_spec
 RECIPES = {r.id: r for r in recipe_specs()}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/helpers.py
 
 
 @pytest.fixture

@@ -25,8 +25,10 @@ from dlstudio_generative.gan.sampling import (
     save_grid,
     slerp,
 )
-from tests.plugins.generative.test_gan_training import gan_spec, one_thread  # noqa: F401 (a fixture)
+from tests.plugins.generative.test_gan_training import gan_spec
 from tests.runs import drive
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/helpers.py
 
 
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:

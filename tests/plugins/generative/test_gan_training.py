@@ -14,14 +14,7 @@ from dlstudio.spec import RunSpec
 from dlstudio_generative.gan.grids import list_grids
 from tests.runs import drive, ended, metrics_by_epoch
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models gain nothing from threads, and a busy machine's spinning threads slow them tenfold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/helpers.py
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ colour statistics, and the correlation of edge maps."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 import dlstudio_generative.plugin as generative_plugin
 from dlstudio.contract import LoadContext
@@ -34,12 +32,6 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_the_result_takes_the_styles_colours_and_keeps_the_contents_edges(make_studio, one_thread, tmp_path):

@@ -23,15 +23,6 @@ from dlstudio_generative.style.task import HISTORY_SIZE
 
 
 @pytest.fixture
-def one_thread():
-    """Small pictures gain nothing from threads, and a busy machine's spinning threads slow them tenfold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
 def studio(make_studio, one_thread):
     return make_studio(("generative", generative_plugin))
 

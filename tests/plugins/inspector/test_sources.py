@@ -148,11 +148,11 @@ def test_torchscript_files_open_with_a_guessed_input(studio, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.trace(model, torch.randn(1, 3, 32, 32)), str(tmp_path / "net.pt"))
-    opened = open_file(studio, tmp_path / "net.pt", input_shape=(3, 32, 32))
+    opened = open_file(studio, tmp_path / "net.pt", input_shape=(3, 32, 32), trust_torchscript=True)
     assert opened.kind == "torchscript" and opened.is_scripted
     x = opened.sample()
     assert torch.allclose(opened.model(x), model(x))
-    guessed = open_file(studio, tmp_path / "net.pt")
+    guessed = open_file(studio, tmp_path / "net.pt", trust_torchscript=True)
     assert guessed.data.input_shape == (3, 224, 224) and any("guessed" in n for n in guessed.notes)
 
 

@@ -50,13 +50,6 @@ class BigramTable(nn.Module):
         return self.table[tokens], state
 
 
-@pytest.fixture
-def one_thread():
-    """Small models gain nothing from threads, and a busy machine's spinning threads slow them tenfold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.plugins.text import test_generate
 from tests.plugins.text.test_models import build, info, padded
 
 ENCODER = test_generate.ENCODER
-one_thread, text_studio = test_generate.one_thread, test_generate.text_studio  # the fixtures, shared
+text_studio = test_generate.text_studio  # the fixture, shared
 
 VOCAB = 50
 

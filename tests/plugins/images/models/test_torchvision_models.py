@@ -3,7 +3,7 @@ import urllib.error
 import pytest
 import torch
 
-from dlstudio.checkpoints import save_checkpoint
+from dlstudio.checkpoints import CheckpointError, save_checkpoint
 from dlstudio.contract import DataInfo
 from dlstudio_images.models import torchvision_models as tvm
 from dlstudio_images.models.params import ARCHS, defaults
@@ -133,7 +133,7 @@ def test_transfer_from_a_checkpoint_of_other_classes_and_channels(tmp_path):
     assert model.conv1.weight.shape == (64, 3, 7, 7)
     assert torch.allclose(model.conv1.weight.sum(1), source.conv1.weight.sum(1), atol=1e-6)
     assert model.fc.out_features == 2
-    with pytest.raises(ValueError, match=r"holds a images\.resnet18 model, not images\.resnet34"):
+    with pytest.raises(CheckpointError, match=r"a checkpoint of images\.resnet18; the model is images\.resnet34"):
         tvm.build(ARCHS["resnet34"], _params(weights="file", weights_file=str(path)), _info())
     with pytest.raises(ValueError, match="weights_file"):
         tvm.build(arch, _params(weights="file"), _info())
