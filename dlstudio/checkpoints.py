@@ -179,6 +179,11 @@ def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
             warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.")
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not (head.startswith(b"PK\x03\x04") or _is_pickle_stream(path)):
+            raise CheckpointError(
+                f"{path} is not a checkpoint dlstudio can read: it starts like a pickle but its bytes are not a "
+                "valid pickle stream (a damaged or unrelated file). Open a .safetensors checkpoint or a state dict "
+                "saved with torch.save(model.state_dict(), ...)") from None
         raise CheckpointError(
             f"{path} was refused: it holds pickled Python objects, not just tensors, and loading it could "
             f"run arbitrary code. Re-save it as a state dict (torch.save(model.state_dict(), ...)). "
@@ -193,12 +198,31 @@ def load_torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
+def _is_pickle_stream(path: Path) -> bool:
+    """Whether the file opens with a whole, well-formed pickle (opcodes parsed, nothing run or imported)."""
+    import pickletools
+
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 20)
+    if len(data) < 2 or data[1] > pickle.HIGHEST_PROTOCOL:
+        return False
+    try:
+        return any(op.name == "STOP" for op, _arg, _pos in pickletools.genops(data))
+    except (ValueError, EOFError, UnicodeDecodeError):
+        return False
+
+
 def _unpickler_detail(exc: Exception) -> str:
-    """The useful line of torch's weights-only error ("Unsupported global: GLOBAL io.open ..."), sans colour codes."""
+    """The useful line of torch's weights-only error ("Unsupported global: GLOBAL io.open ..."), sans colour codes.
+
+    Torch's own advice (re-run with ``weights_only=False``) is left out: it is the unsafe option.
+    """
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    match = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
-    detail = match.group(1) if match else (text.splitlines() or [type(exc).__name__])[0]
-    return detail.split(". Please use")[0].strip()
+    match = (re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+             or re.search(r"((?:Unsupported|Trying to load unsupported) [^\n]*)", text))
+    if match:
+        return match.group(1).split(". Please use")[0].strip()
+    return "it names Python objects that a weights-only load does not allow"
 
 
 def apply_weights(model: torch.nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "") -> None:

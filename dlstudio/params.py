@@ -47,8 +47,16 @@ class Param:
     #: The file dialog's filter for kind "file", e.g. "Images (*.png *.jpg);;All files (*)".
     file_filter: str = ""
     choices: Choices | None = None
-    #: The field's label; empty: made from the key ("in_memory_mb" → "In memory (MB)").
+    #: The field's label; empty: made from the key ("in_memory_mb" → "In-memory cache (MB)").
     title: str = ""
+    #: An empty value is a problem the form shows before Start ("choose the image folder"): for a path or
+    #: text the run cannot do without, or a list that must hold something.
+    required: bool = False
+    #: What the drop-down shows for some choices ({0: "as stored", 3: "colour"}); the others show themselves.
+    choice_labels: Mapping[Any, str] | None = None
+    #: Whether the field applies, given the parameter values (every key the form knows): a field that does
+    #: not apply is hidden (its value is kept). A key the callable reads may be missing: then show the field.
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 def param_default(value: Any) -> Any:
@@ -100,6 +108,19 @@ def choice_problem(value: Any, options: list) -> str:
     return "" if value in options else f"{value!r} is not one of {list(options)}"
 
 
+def empty_problem(param: Param, title: str, value: Any) -> str:
+    """Why ``value`` is missing for a required ``param`` whose label is ``title``, or "" ("empty: choose the
+    image folder (Browse… or drop it on the field)"): what to do, in the words of the form."""
+    if not param.required or value not in ("", []):
+        return ""
+    what = title[:1].lower() + title[1:] if title[1:2].islower() else title
+    if param.kind:
+        if param.kind not in what.lower():
+            what = f"{param.kind} for {what}"
+        return f"empty: choose the {what} (Browse… or drop it on the field)"
+    return f"empty: fill in the {what}"
+
+
 def param_problem(param: Param) -> str:
     """What is wrong with a plugin's :class:`Param` (checked when the plugin registers it), or ""."""
     default = param.default
@@ -126,6 +147,14 @@ def param_problem(param: Param) -> str:
     problem = range_problem(param, default)
     if problem:
         return f"default {problem}"
+    if not isinstance(param.required, bool):
+        return f"required must be True or False, got {param.required!r}"
+    if param.required and not isinstance(default, (str, list)):
+        return f"required applies to text, paths and lists only, and the default is {type(default).__name__}"
+    if param.choice_labels is not None and not isinstance(param.choice_labels, Mapping):
+        return f"choice_labels must map choices to labels, got {type(param.choice_labels).__name__}"
+    if param.applies is not None and not callable(param.applies):
+        return f"applies must be a function of the parameter values, got {type(param.applies).__name__}"
     options = param.choices
     if options is not None and not callable(options) and (
             not isinstance(options, (list, tuple)) or default not in options):
@@ -154,6 +183,7 @@ TITLES = {
     "valid_fraction": "Validation fraction",
     "hflip": "Horizontal flip",
     "vflip": "Vertical flip",
+    "in_memory_mb": "In-memory cache (MB)",
 }
 #: Words spelled otherwise in a label: abbreviations in full, acronyms in capitals.
 WORDS = {
@@ -162,7 +192,11 @@ WORDS = {
     "id": "ID", "ids": "IDs", "cpu": "CPU", "gpu": "GPU", "cuda": "CUDA", "rgb": "RGB", "csv": "CSV",
     "url": "URL", "onnx": "ONNX", "nan": "NaN", "mlp": "MLP", "cnn": "CNN", "rnn": "RNN", "lstm": "LSTM",
     "gru": "GRU", "gan": "GAN", "bptt": "BPTT", "ema": "EMA", "imagenet": "ImageNet", "hflip": "horizontal flip",
-    "vflip": "vertical flip",
+    "vflip": "vertical flip", "iou": "IoU", "auc": "AUC", "roc": "ROC", "mse": "MSE", "mae": "MAE",
+    "bce": "BCE", "fps": "FPS", "ram": "RAM", "vram": "VRAM", "json": "JSON", "toml": "TOML", "png": "PNG",
+    "jpeg": "JPEG", "svg": "SVG", "api": "API", "http": "HTTP", "vgg": "VGG", "resnet": "ResNet", "bn": "BN",
+    "relu": "ReLU", "gelu": "GELU", "tv": "TV", "fid": "FID", "ssim": "SSIM",
+    "psnr": "PSNR", "rng": "RNG", "dpi": "DPI",
 }
 #: Unit words that end a key: shown in brackets ("in_memory_mb" → "In memory (MB)").
 UNIT_WORDS = {"mb": "MB", "gb": "GB", "kb": "KB", "px": "px", "ms": "ms", "pct": "%"}

@@ -193,7 +193,7 @@ def test_a_run_out_of_range_is_refused_before_it_trains(make_studio):
 @pytest.mark.parametrize("key, title", [
     ("lr", "Learning rate"),
     ("amp", "Mixed precision (AMP)"),
-    ("in_memory_mb", "In memory (MB)"),
+    ("in_memory_mb", "In-memory cache (MB)"),
     ("batch_size", "Batch size"),
     ("valid_fraction", "Validation fraction"),
     ("num_classes", "Number of classes"),

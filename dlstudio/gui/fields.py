@@ -1,13 +1,17 @@
 """The field widgets of parameter forms: spin boxes and combos that leave the mouse wheel to the page,
-choices that can be refreshed, a path field with Browse and drag-and-drop, and tooltips from a Param."""
+choices that can be refreshed, a path field with Browse and drag-and-drop, lists as comma lists, and
+tooltips from a Param."""
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QLineEdit,
     QSpinBox,
@@ -15,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.params import Param
+from dlstudio.spec import toml_literal
 
 INT_RANGE = (-(2**31) + 1, 2**31 - 1)
 ERROR_STYLE = "color: #c62828;"
@@ -33,11 +38,32 @@ class _WheelWhenFocused:
 
 
 class NoWheelSpinBox(_WheelWhenFocused, QSpinBox):
-    """A spin box the mouse wheel changes only once it has focus."""
+    """A spin box the mouse wheel changes only once it has focus.
+
+    :meth:`set_step_bounds` keeps the arrows inside a declared range while typing stays free, so that a
+    value out of range (-3 epochs) is shown and marked by the form instead of being refused keystroke by
+    keystroke without a word."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone never gives it focus
+        self._step_bounds = (INT_RANGE[0], INT_RANGE[1])
+
+    def set_step_bounds(self, low: int, high: int) -> None:
+        self._step_bounds = (low, high)
+
+    def stepBy(self, steps: int) -> None:
+        low, high = self._step_bounds
+        self.setValue(min(high, max(low, self.value() + steps * self.singleStep())))
+
+    def stepEnabled(self) -> Any:
+        low, high = self._step_bounds
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self.value() > low:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self.value() < high:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
 
 
 class NoWheelComboBox(_WheelWhenFocused, QComboBox):
@@ -58,11 +84,11 @@ class ChoiceBox(NoWheelComboBox):
         super().__init__(parent)
         self.currentIndexChanged.connect(self._drop_stray)
 
-    def set_options(self, options: list, value: Any) -> None:
+    def set_options(self, options: list, value: Any, labels: Mapping[Any, str] | None = None) -> None:
         self.blockSignals(True)
         self.clear()
         for option in options:
-            self.addItem(str(option), option)
+            self.addItem(_label(labels, option), option)
         self.blockSignals(False)
         self.choose(value)
 
@@ -87,8 +113,16 @@ class ChoiceBox(NoWheelComboBox):
         return self.currentData() if self.currentIndex() >= 0 else None
 
 
+def _label(labels: Mapping[Any, str] | None, option: Any) -> str:
+    try:
+        return (labels or {}).get(option) or str(option)
+    except TypeError:  # an unhashable option (a list) has no label
+        return str(option)
+
+
 class PathEdit(QLineEdit):
-    """A path field: dropping a local file (or folder, for kind "folder") inserts its path, not a URL."""
+    """A text field where dropping a local file or folder inserts its path, not its file:// URL: kind
+    "folder" takes folders only, "file" files only, "" either (text fields that hold a path undeclared)."""
 
     def __init__(self, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,7 +134,7 @@ class PathEdit(QLineEdit):
         for url in mime.urls():
             if url.isLocalFile():
                 path = Path(url.toLocalFile())
-                if path.is_dir() if self.kind == "folder" else not path.is_dir():
+                if not self.kind or path.is_dir() == (self.kind == "folder"):
                     return str(path)
         return ""
 
@@ -132,6 +166,64 @@ class PathEdit(QLineEdit):
             event.acceptProposedAction()
         else:
             event.ignore()
+
+
+# -- lists as people type them -------------------------------------------------------------------------
+
+
+def list_text(value: list) -> str:
+    """A list as the comma list a person edits ("30, 60", "cat, dog"; "" when empty), or as TOML where a
+    comma list could not say it (nested lists and tables, text with commas or quotes, text like a number)."""
+    if all(_plain_item(item) for item in value):
+        return ", ".join(item if isinstance(item, str) else toml_literal(item) for item in value)
+    return toml_literal(value)
+
+
+def _plain_item(item: Any) -> bool:
+    if isinstance(item, (bool, int, float)):
+        return True
+    if not isinstance(item, str) or not item or item != item.strip() or any(c in item for c in ",\"'[]{}#="):
+        return False
+    return isinstance(_literal(item), str)  # "30" or "true" as text would read back as a number or a bool
+
+
+def _literal(text: str) -> Any:
+    """A TOML literal's value, or ``text`` itself when it is none (a bare word)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+_ITEM_KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+
+
+def parse_list(text: str, default: list) -> tuple[list | None, str]:
+    """The list typed in a field, as a comma list ("30, 60") or as TOML ("[30, 60]"), and "" or why it is
+    not one. Items take the type of the default's items (a whole number in a list of floats is that float)."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            return None, f"{text!r} is not a list like {toml_literal(default or [1, 2])}"
+        return value, ""
+    words = [word.strip() for word in text.split(",")] if text else []
+    if words and not words[-1]:
+        words.pop()  # a trailing comma
+    if any(not word for word in words):
+        return None, f"{text!r} has an empty item between two commas"
+    kinds = {type(item) for item in default}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    out = []
+    for word in words:
+        item = word if kind is str else _literal(word)
+        if kind is float and isinstance(item, int) and not isinstance(item, bool):
+            item = float(item)
+        if kind in _ITEM_KIND and type(item) is not kind:
+            return None, f"{word!r} is not {_ITEM_KIND[kind]} (a comma list like {list_text(default)})"
+        out.append(item)
+    return out, ""
 
 
 def tooltip(key: str, param: Param, extra: str = "") -> str:

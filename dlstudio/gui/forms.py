@@ -1,5 +1,6 @@
 """Forms built from parameter declarations (:mod:`dlstudio.params`): the widget follows the default's type,
-its choices, range and kind; the whole form is validated at once, each problem naming its field."""
+its choices, range and kind; a field shows its problem as soon as it is typed, the whole form is validated at
+once (each problem naming its field), and fields that do not apply are hidden."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from dlstudio.gui.fields import (  # noqa: F401 - re-exported: plugins' panels i
     NoWheelComboBox,
     NoWheelSpinBox,
     PathEdit,
+    list_text,
+    parse_list,
     tooltip,
 )
 from dlstudio.gui.train_fields import BASIC_TRAIN_KEYS, TRAIN_HELP, train_form_parts  # noqa: F401 - re-exported
@@ -38,6 +41,7 @@ from dlstudio.params import (
     Param,
     choice_problem,
     describe,
+    empty_problem,
     param_defaults,
     param_title,
     range_problem,
@@ -65,6 +69,9 @@ class ParamForm(QWidget):
         self._options: dict[str, list] = {}
         self._choice_errors: dict[str, str] = {}
         self._marked: dict[str, str] = {}
+        self._rows: dict[str, QWidget] = {}
+        #: Forms whose values the ``applies`` of this form's parameters also read (see :func:`link_forms`).
+        self._linked: list[ParamForm] = []
         self._refreshing = False
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -73,11 +80,13 @@ class ParamForm(QWidget):
             tip = tooltip(key, param, (help_texts or {}).get(key, ""))
             label = QLabel(param_title(key, param))
             label.setToolTip(tip)
-            layout.addRow(label, self._row(key, param, tip))
+            self._rows[key] = self._row(key, param, tip)
+            layout.addRow(label, self._rows[key])
         for key, param in self.params.items():
             if not callable(param.choices):
                 self._set(key, param.default)
         self._refresh_choices()
+        self.show_applicable()
 
     # -- building ----------------------------------------------------------------------------------
     def _row(self, key: str, param: Param, tip: str) -> QWidget:
@@ -117,7 +126,7 @@ class ParamForm(QWidget):
         if param.choices is not None:
             box = ChoiceBox()
             if not callable(param.choices):
-                box.set_options(list(param.choices), default)
+                box.set_options(list(param.choices), default, param.choice_labels)
             box.currentIndexChanged.connect(on_change)
             return box
         if isinstance(default, bool):
@@ -128,10 +137,13 @@ class ParamForm(QWidget):
             spin = NoWheelSpinBox()
             low = INT_RANGE[0] if param.minimum is None else max(INT_RANGE[0], math.ceil(param.minimum))
             high = INT_RANGE[1] if param.maximum is None else min(INT_RANGE[1], math.floor(param.maximum))
-            spin.setRange(low, high)
+            # Typing is free (a value out of range is marked, with why); the arrows stay within the range.
+            spin.setRange(*INT_RANGE)
+            spin.set_step_bounds(low, high)
             spin.valueChanged.connect(on_change)
             return spin
-        edit = PathEdit(param.kind) if param.kind else QLineEdit()
+        # Any text field takes a dropped file or folder as its path (a path parameter not declared as one).
+        edit = PathEdit(param.kind) if isinstance(default, str) else QLineEdit()
         if isinstance(default, float):
             edit.setValidator(QDoubleValidator())
         edit.textChanged.connect(on_change)
@@ -149,6 +161,31 @@ class ParamForm(QWidget):
         """What is shown under the field of ``key`` (a problem, or why its choices could not be listed)."""
         label = self._errors[key]
         return label.text() if not label.isHidden() else ""
+
+    def is_shown(self, key: str) -> bool:
+        """Whether the field of ``key`` is shown: it applies to the other values (or it holds a problem)."""
+        return not self._rows[key].isHidden()
+
+    def current_values(self) -> dict[str, Any]:
+        """Every parameter's value as far as it can be read: a field that cannot be read counts as its default."""
+        out = {}
+        for key, param in self.params.items():
+            value, problem = self._read(key)
+            out[key] = param.default if problem or value is None else value
+        return out
+
+    def show_applicable(self) -> None:
+        """Show the fields that apply to the values of this form and of its linked forms; hide the others,
+        except one holding a problem (it stays in sight until it is put right)."""
+        values = {}
+        for form in self._linked:
+            values.update(form.current_values())
+        values.update(self.current_values())
+        layout = self.layout()
+        for key, param in self.params.items():
+            applies = param.applies is None or key in self._marked or bool(param.applies(values))
+            if self._rows[key].isHidden() == applies:
+                layout.setRowVisible(self._rows[key], applies)
 
     def is_marked(self, key: str) -> bool:
         """Whether the last :meth:`validate` marked the field of ``key`` as invalid."""
@@ -173,9 +210,8 @@ class ParamForm(QWidget):
             if key not in problems:
                 self._unmark(key)
         for key, text in problems.items():
-            self._marked[key] = text
-            self._widgets[key].setStyleSheet(INVALID_STYLE)
-            self._show_error(key)
+            self._mark(key, text)
+        self.show_applicable()
         return [self._line(key, text) for key, text in problems.items()]
 
     def set_values(self, values: Mapping[str, Any]) -> None:
@@ -185,6 +221,7 @@ class ParamForm(QWidget):
                 self._set(key, value)
                 self._unmark(key)
         self._refresh_choices()
+        self.show_applicable()
         self.changed.emit()
 
     def browse(self, key: str) -> None:
@@ -205,19 +242,24 @@ class ParamForm(QWidget):
     def _check(self) -> tuple[dict[str, Any], dict[str, str]]:
         values: dict[str, Any] = {}
         problems: dict[str, str] = {}
-        for key, param in self.params.items():
-            value, problem = self._read(key)
-            if not problem:
-                problem = range_problem(param, value)
-            if not problem and callable(param.choices) and self._choice_errors.get(key):
-                problem = f"the choices could not be listed: {self._choice_errors[key]}"
-            elif not problem and param.choices is not None:
-                options = self._options.get(key, []) if callable(param.choices) else list(param.choices)
-                problem = "nothing to choose from" if value is None else choice_problem(value, options)
-            values[key] = value
+        for key in self.params:
+            values[key], problem = self._checked(key)
             if problem:
                 problems[key] = problem
         return values, problems
+
+    def _checked(self, key: str) -> tuple[Any, str]:
+        """The value of ``key`` and what is wrong with it ("" when nothing)."""
+        param = self.params[key]
+        value, problem = self._read(key)
+        if not problem:
+            problem = range_problem(param, value) or empty_problem(param, param_title(key, param), value)
+        if not problem and callable(param.choices) and self._choice_errors.get(key):
+            problem = f"the choices could not be listed: {self._choice_errors[key]}"
+        elif not problem and param.choices is not None:
+            options = self._options.get(key, []) if callable(param.choices) else list(param.choices)
+            problem = "nothing to choose from" if value is None else choice_problem(value, options)
+        return value, problem
 
     def _read(self, key: str) -> tuple[Any, str]:
         widget, default = self._widgets[key], self.params[key].default
@@ -230,6 +272,8 @@ class ParamForm(QWidget):
         text = widget.text().strip()
         if isinstance(default, str):
             return text, ""
+        if isinstance(default, list):
+            return parse_list(text, default)
         try:
             if isinstance(default, float):
                 return float(text), ""
@@ -255,6 +299,8 @@ class ParamForm(QWidget):
             widget.setText(value)
         elif isinstance(value, float):
             widget.setText(repr(value))
+        elif isinstance(value, list):
+            widget.setText(list_text(value))
         else:
             widget.setText(toml_literal(value))
         widget.blockSignals(False)
@@ -263,8 +309,13 @@ class ParamForm(QWidget):
     def _field_changed(self, key: str) -> None:
         if self._refreshing:
             return
-        self._unmark(key)
         self._refresh_choices(skip=key)
+        problem = self._checked(key)[1]  # shown as soon as it is typed, not only at Start
+        if problem:
+            self._mark(key, problem)
+        else:
+            self._unmark(key)
+        self.show_applicable()
         self.changed.emit()
 
     def _refresh_choices(self, skip: str = "") -> None:
@@ -288,11 +339,16 @@ class ParamForm(QWidget):
                 if wanted == param.default and wanted not in options and options:
                     wanted = options[0]  # the default was a placeholder ("" before a file is chosen)
                 self._options[key], self._choice_errors[key] = options, error
-                box.set_options(options, wanted)
+                box.set_options(options, wanted, param.choice_labels)
                 self._unmark(key)  # listed again: what was marked may no longer hold
                 self._show_error(key)
         finally:
             self._refreshing = False
+
+    def _mark(self, key: str, text: str) -> None:
+        self._marked[key] = text
+        self._widgets[key].setStyleSheet(INVALID_STYLE)
+        self._show_error(key)
 
     def _unmark(self, key: str) -> None:
         if self._marked.pop(key, None) is not None:
@@ -304,6 +360,17 @@ class ParamForm(QWidget):
             f"the choices could not be listed: {self._choice_errors[key]}" if self._choice_errors.get(key) else "")
         self._errors[key].setText(text[:1].upper() + text[1:])
         self._errors[key].setVisible(bool(text))
+
+
+def link_forms(*forms: ParamForm) -> None:
+    """Let the ``applies`` of each form's parameters read the values of the others (the Train panel's basic
+    and advanced settings: the scheduler in one, its step size in the other), and follow their changes."""
+    for form in forms:
+        form._linked = [other for other in forms if other is not form]
+        for other in form._linked:
+            other.changed.connect(form.show_applicable)
+    for form in forms:
+        form.show_applicable()
 
 
 def unshowable(where: str, owner: str, values: Mapping[str, Any], defaults: Mapping[str, Any],

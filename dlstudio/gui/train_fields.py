@@ -1,8 +1,11 @@
-"""The [train] section as form fields: which keys are basic, their help, units and minimums."""
+"""The [train] section as form fields: which keys are basic, their labels, help, units, minimums, and when
+each applies (momentum with SGD only, milestones with the multistep schedule only...)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from dlstudio.params import Param
 
@@ -50,17 +53,46 @@ _TRAIN_MINIMUM = {
 }
 _TRAIN_UNITS = {"epochs": "epochs", "steps": "steps", "eval_every": "steps", "batch_size": "samples",
                 "step_size": "epochs", "plateau_patience": "epochs", "early_stopping": "epochs",
-                "checkpoint_every": "epochs"}
+                "checkpoint_every": "epochs", "milestones": "epochs"}
+#: Labels where the key's words are not enough (the generic ones are in :data:`dlstudio.params.TITLES`).
+_TRAIN_TITLES = {"steps": "Steps (instead of epochs)", "gamma": "Learning-rate factor (gamma)",
+                 "step_size": "Lower the learning rate every", "milestones": "Lower the learning rate after",
+                 "checkpoint_every": "Save a checkpoint every"}
+
+
+def _when(key: str, *values: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """Applies while ``key`` is one of ``values`` (or is not in the form, as when the forms are not linked)."""
+    return lambda current: key not in current or current[key] in values
+
+
+def _measured_in_steps(current: Mapping[str, Any]) -> bool:
+    steps = current.get("steps")
+    return not isinstance(steps, int) or steps > 0
+
+
+#: When a [train] key applies, as read by ``build_optimizer``/``build_scheduler`` (dlstudio.engine.optim).
+TRAIN_APPLIES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "momentum": _when("optimizer", "sgd"),
+    "nesterov": _when("optimizer", "sgd"),
+    "weight_decay": _when("optimizer", "sgd", "adam", "adamw"),  # L-BFGS has none
+    "step_size": _when("scheduler", "step"),
+    "gamma": _when("scheduler", "step", "multistep", "exponential", "plateau"),
+    "milestones": _when("scheduler", "multistep"),
+    "plateau_patience": _when("scheduler", "plateau"),
+    "eval_every": _measured_in_steps,
+}
 
 
 def train_form_parts() -> tuple[dict[str, Param], dict[str, Param], dict[str, list]]:
     """Parameters of [train] (with help, units and bounds) split into basic and advanced, and the choices of
-    its enumerated keys."""
+    its enumerated keys. Link the two forms (:func:`dlstudio.gui.forms.link_forms`) so that a field of one
+    shows only when it applies to the other's values (a scheduler's settings to the chosen scheduler)."""
     from dlstudio.engine.names import OPTIMIZERS, SCHEDULERS
     from dlstudio.spec import TrainSection
 
     params = {key: Param(value, help=TRAIN_HELP.get(key, ""), unit=_TRAIN_UNITS.get(key, ""),
-                         minimum=_TRAIN_MINIMUM.get(key))
+                         minimum=_TRAIN_MINIMUM.get(key), title=_TRAIN_TITLES.get(key, ""),
+                         applies=TRAIN_APPLIES.get(key))
               for key, value in dataclasses.asdict(TrainSection()).items()}
     basic = {k: params[k] for k in BASIC_TRAIN_KEYS}
     advanced = {k: v for k, v in params.items() if k not in basic}

@@ -31,6 +31,7 @@ from dlstudio.gui.forms import (
     NoWheelSpinBox,
     ParamForm,
     completed_spec,
+    link_forms,
     spec_differences,
     train_form_parts,
     unshowable_in_forms,
@@ -148,6 +149,8 @@ class TrainPanel(QWidget):
         basic, advanced, choices = train_form_parts()
         self.train_form = ParamForm(basic, choices)
         self.advanced_form = ParamForm(advanced, choices)
+        # The scheduler (basic) decides which advanced fields apply (gamma, milestones, patience...).
+        link_forms(self.train_form, self.advanced_form)
         self.advanced_box = QCollapsible("Advanced")
         self.advanced_box.addWidget(self.advanced_form)
         #: Why the last :meth:`load_spec` refused a spec of this panel's model and data ("" when it did not).

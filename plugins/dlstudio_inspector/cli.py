@@ -92,12 +92,20 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip running the exported model to compare its outputs with the original")
+    parser.add_argument("--untrained", action="store_true",
+                        help="export a bare registered model's freshly initialised (random) weights on purpose; "
+                             "without it only a run or a weights file is exported")
 
 
 def _export(args: argparse.Namespace, studio: Any) -> int:
-    from dlstudio_inspector.export import export
+    from dlstudio_inspector.export import export, untrained_reason
 
     opened = _open(args, studio)
+    untrained = untrained_reason(opened)
+    if untrained and not args.untrained:  # random weights exported as if trained would be silently useless
+        raise InspectorError(f"{untrained}. Export a trained model instead: run:RUN_ID (a run's checkpoint; "
+                             "`dlstudio runs` lists them) or a weights file (.safetensors, .pt/.pth with --arch); "
+                             "or add --untrained to export these untrained weights on purpose")
     result = export(opened, args.format, args.output, studio=studio, verify=not args.no_verify)
     print(result.describe())
     return 0 if result.passed is not False else 1

@@ -25,7 +25,8 @@ def human_count(n: float) -> str:
 
 
 def human_bytes(n: float) -> str:
-    for unit, size in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+    """46,758,048 → "44.6 MiB": binary units, labelled as such (44.6 MiB is 46.8 MB)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(n) >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)} B"

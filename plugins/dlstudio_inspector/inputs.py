@@ -48,8 +48,21 @@ def _describe(name: str, module: nn.Module) -> FirstLayer | None:
         return FirstLayer(name, "rnn", kind_name, module.input_size, batch_first=module.batch_first)
     if kind_name in ("LSTM", "GRU", "RNN"):
         w = dict(module.named_parameters(recurse=False)).get("weight_ih_l0")
-        return FirstLayer(name, "rnn", kind_name, int(w.shape[1]) if w is not None else 0)
+        return FirstLayer(name, "rnn", kind_name, int(w.shape[1]) if w is not None else 0,
+                          batch_first=_scripted_batch_first(module))
     return None
+
+
+def _scripted_batch_first(module: nn.Module) -> bool:
+    """A TorchScript LSTM/GRU/RNN keeps no ``batch_first`` attribute; its graph passes it to the kernel
+    (``aten::lstm(input, hx, params, has_biases, layers, dropout, train, bidirectional, batch_first)``)."""
+    graph = getattr(module, "graph", None)
+    for node in graph.nodes() if graph is not None else ():
+        if node.kind() in ("aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu"):
+            inputs = list(node.inputs())
+            if len(inputs) > 8 and inputs[8].node().kind() == "prim::Constant":
+                return bool(inputs[8].toIValue())
+    return False
 
 
 def first_layer(model: nn.Module) -> FirstLayer | None:

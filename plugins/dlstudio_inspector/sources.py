@@ -7,7 +7,9 @@ from its latest checkpoint).
 
 from __future__ import annotations
 
+import difflib
 import io
+import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,13 +25,17 @@ from dlstudio.params import param_defaults
 from dlstudio.runs import CheckpointError
 from dlstudio_inspector import trust
 from dlstudio_inspector.common import InspectorError, quiet_torch
-from dlstudio_inspector.inputs import guess_input_shape, sample_input
+from dlstudio_inspector.inputs import guess_input_shape, run_forward, sample_input
 
 if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
 CHECKPOINT_KINDS = runs.WEIGHTS
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin")
+#: The extra file a TorchScript export writes (``torch.jit.save(..., _extra_files=...)``): the JSON of a
+#: checkpoint's sidecar, of which ``input_shape`` (without the batch), ``input_kind``, ``classes`` and
+#: ``preprocessing`` are read.
+TORCHSCRIPT_META = "dlstudio.json"
 
 
 class UntrustedCode(InspectorError):
@@ -171,19 +177,54 @@ def open_torchscript(path: str | Path, input_shape: tuple[int, ...] | None = Non
     sha256 = trust.digest(data)
     if not (trusted or trust.is_allowed(path, sha256)):
         raise UntrustedCode(path, sha256)
+    extra = {TORCHSCRIPT_META: ""}
     try:
         with quiet_torch():
-            model = torch.jit.load(io.BytesIO(data), map_location="cpu")
+            model = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
     except (RuntimeError, ValueError, OSError) as exc:
         raise InspectorError(f"{path.name} is not a loadable TorchScript file ({str(exc).splitlines()[0]})") from None
-    shape = input_shape or guess_input_shape(model)
+    meta = _torchscript_meta(extra[TORCHSCRIPT_META])
     notes = ["TorchScript: per-layer output shapes and hooks are not available, only the model's output",
              "TorchScript runs its own code: opened because you trust this file"]
-    if not input_shape:
-        notes.append(f"input shape {shape} guessed from the first layer; set it if it is wrong")
-    kind = "tokens" if len(shape) == 1 and _starts_with_embedding(model) else "image" if len(shape) == 3 else "vector"
-    return OpenedModel(model.eval(), f"TorchScript — {path.name}", DataInfo(input_shape=shape, input_kind=kind),
-                       "torchscript", path=path, notes=notes)
+    written = tuple(meta.get("input_shape") or ())
+    shape = tuple(input_shape or written) or guess_input_shape(model)
+    kind = meta.get("input_kind") or ("tokens" if len(shape) == 1 and _starts_with_embedding(model)
+                                      else "image" if len(shape) == 3 else "vector")
+    info = DataInfo(input_shape=shape, input_kind=kind, classes=tuple(meta.get("classes") or ()),
+                    extra=dict(meta.get("preprocessing") or {}))
+    model = model.eval()
+    if not (input_shape or written):
+        notes.append(_guess_note(model, info))
+    return OpenedModel(model, f"TorchScript — {path.name}", info, "torchscript", path=path, notes=notes,
+                       meta=meta)
+
+
+def _torchscript_meta(raw: bytes | str) -> dict[str, Any]:
+    """What the export wrote into the file (:data:`TORCHSCRIPT_META`); empty when absent or unreadable, and
+    without an ``input_shape`` that is not a list of positive integers (then the shape is guessed, and says so)."""
+    if not raw:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    shape = meta.get("input_shape")
+    if not (isinstance(shape, list) and shape and all(isinstance(d, int) and d > 0 for d in shape)):
+        meta.pop("input_shape", None)
+    return meta
+
+
+def _guess_note(model: nn.Module, data: DataInfo) -> str:
+    """Say the shape is a guess, and whether the model runs on it (a forward pass with a random sample)."""
+    shape = "×".join(map(str, data.input_shape))
+    where = "set it with --input-shape (in the window: the Input shape field, then open the file again)"
+    try:
+        run_forward(model, sample_input(model, data), data)
+    except InspectorError as exc:
+        return f"input shape {shape} guessed from the first layer does not run ({exc}); {where}"
+    return f"input shape {shape} guessed from the first layer (the file does not say it); if it is wrong, {where}"
 
 
 def _starts_with_embedding(model: nn.Module) -> bool:
@@ -268,17 +309,46 @@ def open_target(studio: Studio, target: str, architecture: str | None = None,
     if target.startswith("run:"):
         run_id, _, which = target[4:].partition(":")
         return open_run(studio, run_id, which or None)
-    if target in studio.registry.models and not Path(target).exists():
+    exists = _exists(target)
+    model_id, note = (target, None) if target in studio.registry.models else _bare_model_id(studio, target)
+    if model_id is not None and not exists:
         data = None
         if input_shape:
-            base = _default_data(studio, target)
+            base = _default_data(studio, model_id)
             data = DataInfo(input_shape=tuple(input_shape), classes=base.classes if base else (),
                             input_kind=base.input_kind if base else "image", extra=dict(base.extra) if base else {})
-        return open_registered(studio, target, data=data)
-    if Path(target).exists():
+        opened = open_registered(studio, model_id, data=data)
+        opened.notes.extend([note] if note else [])
+        return opened
+    if exists:
         return open_file(studio, target, architecture, input_shape, trust_torchscript=trust_torchscript)
-    known = ", ".join(sorted(studio.registry.models.ids())) or "none"
-    raise InspectorError(f"{target!r} is neither a file, a registered model (known: {known}) nor run:RUN_ID")
+    ids = sorted(studio.registry.models.ids())
+    close = difflib.get_close_matches(target, ids, n=3) if len(target) < 200 else []
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    shown = target if len(target) <= 80 else f"{target[:60]}… ({len(target):,} characters)"
+    raise InspectorError(f"{shown!r} is neither a file, a registered model nor run:RUN_ID.{hint} "
+                         f"Known models: {', '.join(ids) or 'none'}")
+
+
+def _exists(target: str) -> bool:
+    """``Path.exists`` that answers False for a name the file system cannot hold (too long, a NUL byte)."""
+    try:
+        return Path(target).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _bare_model_id(studio: Studio, name: str) -> tuple[str | None, str | None]:
+    """``resnet18`` → ``images.resnet18`` when exactly one plugin registers that name; a note says which."""
+    if _exists(name):
+        return None, None
+    matches = sorted(i for i in studio.registry.models.ids() if i.rpartition(".")[2] == name)
+    if len(matches) > 1:
+        raise InspectorError(f"{name!r} is registered by more than one plugin: {', '.join(matches)}; give the "
+                             "full id")
+    if matches:
+        return matches[0], f"{name!r} taken as the registered model {matches[0]}"
+    return None, None
 
 
 # -- which architecture fits a bare state dict ------------------------------------------------------

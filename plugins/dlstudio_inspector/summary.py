@@ -1,7 +1,8 @@
 """The layer table: every module with its type, output shape, parameters, bytes and FLOPs, plus totals.
 
 One forward pass with a sample input does it all: forward hooks record each module's output shape (and
-are removed afterwards), ``FlopCounterMode`` counts the FLOPs per module.
+are removed afterwards), ``FlopCounterMode`` counts the FLOPs per module. FLOPs count a multiply-add as 2
+(torch's convention), so multiply-adds ("MACs", torchinfo's "Mult-Adds") are half of them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from dlstudio.contract import DataInfo
@@ -69,6 +71,13 @@ class Summary:
     buffer_bytes: int
     total_flops: int
     notes: list[str] = field(default_factory=list)
+    #: Layers whose FLOPs the counter could not count ("rnn (LSTM)"), so the total leaves them out.
+    uncounted: list[str] = field(default_factory=list)
+
+    @property
+    def total_macs(self) -> int:
+        """Multiply-adds: every counted FLOP is half of one (matrix products, convolutions, attention)."""
+        return self.total_flops // 2
 
     def row(self, name: str) -> LayerRow:
         for row in self.rows:
@@ -104,26 +113,23 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
     calls: dict[str, int] = {}
     order: dict[str, int] = {}
 
-    rnn_inputs: dict[str, tuple[int, ...]] = {}
-
     def record(name: str, module: nn.Module, inputs: Any, output: Any) -> None:
         calls[name] = calls.get(name, 0) + 1
-        if isinstance(module, nn.RNNBase) and inputs and hasattr(inputs[0], "shape"):
-            rnn_inputs[name] = tuple(inputs[0].shape)
         if name not in shapes:
             shapes[name] = shape_of(output)
             order[name] = len(order)
 
     notes: list[str] = []
     scripted = isinstance(model, torch.jit.ScriptModule)
-    counter = FlopCounterMode(display=False) if flops else None
+    counter = FlopCounterMode(display=False, custom_mapping=RECURRENT_FORMULAS) if flops else None
+    missed = _UncountedKernels(counter.flop_registry if counter is not None else {})
     hooked = [] if scripted else modules
     if scripted:
-        notes.append("TorchScript model: only the whole model's output shape is known")
+        notes.append("TorchScript model: only the whole model's output shape and FLOPs are known, not each layer's")
     with forward_hooks(hooked, record), quiet_torch():
         if counter is not None:
             try:
-                with counter:
+                with counter, missed:
                     output = run_forward(model, x, data)
             except InspectorError:
                 raise
@@ -140,10 +146,10 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
         calls[""] = 1
         order[""] = 0
     flop_counts = _flops_by_module(counter, model) if counter is not None else {}
-    if flop_counts and rnn_inputs:
-        _add_recurrent_flops(model, rnn_inputs, flop_counts)
-        notes.append("FLOPs of recurrent layers (LSTM, GRU, RNN) are estimated as 2·gates·hidden·(input + hidden) "
-                     "per step and layer; torch's FLOP counter does not count them")
+    uncounted = _uncounted_layers(model, flop_counts, scripted) if counter is not None and missed.seen else []
+    if uncounted:
+        notes.append(f"FLOPs not counted for {', '.join(uncounted)}: torch's FLOP counter has no formula for "
+                     f"{', '.join(sorted(missed.seen))}, so the total leaves them out")
 
     rows = []
     for name, module in modules:
@@ -169,7 +175,7 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
     return Summary(rows=rows, input_shape=tuple(x.shape), input_dtype=str(x.dtype).replace("torch.", ""),
                    output_shape=shape_of(output), total_params=root.params, trainable_params=root.trainable,
                    frozen_params=root.frozen, param_bytes=param_bytes, buffer_bytes=buffer_bytes,
-                   total_flops=flop_counts.get("__global__", 0), notes=notes)
+                   total_flops=flop_counts.get("__global__", 0), notes=notes, uncounted=uncounted)
 
 
 def _flops_by_module(counter: FlopCounterMode, model: nn.Module) -> dict[str, int]:
@@ -186,34 +192,52 @@ def _flops_by_module(counter: FlopCounterMode, model: nn.Module) -> dict[str, in
     return out
 
 
-def _add_recurrent_flops(model: nn.Module, shapes: dict[str, tuple[int, ...]], counts: dict[str, int]) -> None:
-    gates = {"LSTM": 4, "GRU": 3}
-    for name, shape in shapes.items():
-        module = model.get_submodule(name)
-        if len(shape) == 3:
-            steps, batch = (shape[1], shape[0]) if module.batch_first else (shape[0], shape[1])
-        elif len(shape) == 2:
-            steps, batch = shape[0], 1
-        else:
-            continue
-        h, dirs = module.hidden_size, 2 if module.bidirectional else 1
-        g = gates.get(type(module).__name__, 1)
-        flops = 0
-        for layer in range(module.num_layers):
-            size_in = module.input_size if layer == 0 else h * dirs
-            flops += 2 * g * h * (size_in + h) * steps * batch * dirs
-        path = name
-        while True:  # the layer, its blocks and the model
-            counts[path] = counts.get(path, 0) + flops
-            if not path:
-                break
-            path = path.rpartition(".")[0]
-        counts["__global__"] = counts.get("__global__", 0) + flops
+def _rnn_layer_flops(x, w_ih, w_hh, *_args, out_shape=None, **_kwargs) -> int:
+    """One direction of one LSTM layer (CPU's ``mkldnn_rnn_layer``): its two matrix products at every step,
+    2 FLOPs per multiply-add, like torch's own formulas; the gates' element-wise work is not counted (as for
+    every other layer)."""
+    rows = 1
+    for d in x[:-1]:
+        rows *= d  # steps × batch, whatever the layout
+    return 2 * rows * (w_ih[0] * w_ih[1] + w_hh[0] * w_hh[1])
+
+
+#: FLOP formulas for the recurrent kernels torch's counter lacks. GRU and RNN run as matrix products it
+#: counts already; CPU LSTMs run as one fused kernel per layer and direction.
+RECURRENT_FORMULAS: dict[Any, Any] = {torch.ops.aten.mkldnn_rnn_layer: _rnn_layer_flops}
+RECURRENT_TYPES = ("LSTM", "GRU", "RNN")
+
+
+class _UncountedKernels(TorchDispatchMode):
+    """Records the recurrent kernels a forward pass runs that have no FLOP formula (cuDNN's, a new one...)."""
+
+    def __init__(self, registry: Any) -> None:
+        super().__init__()
+        self.registry = registry
+        self.seen: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        packet = func.overloadpacket
+        name = packet.__name__
+        if packet not in self.registry and any(k in name for k in ("rnn", "lstm", "gru")):
+            self.seen.add(f"aten.{name}")
+        return func(*args, **(kwargs or {}))
+
+
+def _uncounted_layers(model: nn.Module, counts: dict[str, int], scripted: bool) -> list[str]:
+    """Recurrent layers the counter missed: those with no FLOPs of their own (all of them in TorchScript,
+    whose FLOPs cannot be told apart by layer)."""
+    found = []
+    for name, module in model.named_modules():
+        kind = getattr(module, "original_name", None) if scripted else type(module).__name__
+        if name and kind in RECURRENT_TYPES and (scripted or not counts.get(name)):
+            found.append(f"{name} ({kind})")
+    return found
 
 
 def format_table(summary: Summary, max_depth: int | None = None) -> str:
     """The layer table as text (``dlstudio inspect``)."""
-    header = ("Layer", "Type", "Output shape", "Params", "Trainable", "Bytes", "FLOPs")
+    header = ("Layer", "Type", "Output shape", "Params", "Trainable", "Bytes", "FLOPs", "Mult-Adds")
     lines = []
     for row in summary.rows:
         if not row.name or (max_depth is not None and row.depth > max_depth):
@@ -221,7 +245,7 @@ def format_table(summary: Summary, max_depth: int | None = None) -> str:
         indent = "  " * (row.depth - 1)
         lines.append((indent + row.name.rpartition(".")[2] if max_depth != 1 else row.name, row.type,
                       row.shape_text, f"{row.params:,}", f"{row.trainable:,}", human_bytes(row.bytes),
-                      human_flops(row.flops) if row.flops else "-"))
+                      human_flops(row.flops) if row.flops else "-", human_count(row.flops // 2) if row.flops else "-"))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     widths = [min(w, 48) for w in widths]
 
@@ -245,7 +269,9 @@ def totals_lines(summary: Summary) -> list[str]:
         f"Trainable: {s.trainable_params:,}   Frozen: {s.frozen_params:,}",
         f"Weights: {human_bytes(s.param_bytes)}   Buffers: {human_bytes(s.buffer_bytes)}",
         f"FLOPs per forward pass (batch {s.input_shape[0]}): "
-        + (f"{s.total_flops:,} ({human_flops(s.total_flops)})" if s.total_flops else "not counted"),
+        + (f"{s.total_flops:,} ({human_flops(s.total_flops)}) = {human_count(s.total_macs)} Mult-Adds (MACs)"
+           if s.total_flops else "not counted")
+        + (f" — not counted: {', '.join(s.uncounted)}" if s.uncounted else ""),
         *(f"Note: {n}" for n in s.notes),
     ]
 
@@ -276,7 +302,8 @@ def as_dict(summary: Summary) -> dict[str, Any]:
         "output_shape": summary.output_shape, "total_params": summary.total_params,
         "trainable_params": summary.trainable_params, "frozen_params": summary.frozen_params,
         "param_bytes": summary.param_bytes, "buffer_bytes": summary.buffer_bytes,
-        "total_flops": summary.total_flops, "notes": summary.notes,
+        "total_flops": summary.total_flops, "total_macs": summary.total_macs, "uncounted": summary.uncounted,
+        "notes": summary.notes,
         "layers": [{"name": r.name, "type": r.type, "depth": r.depth, "output_shape": r.output_shape,
                     "params": r.params, "trainable": r.trainable, "bytes": r.bytes, "flops": r.flops,
                     "calls": r.calls} for r in summary.rows],

@@ -54,14 +54,17 @@ def test_shuffled_epochs_cover_every_sample_once_in_a_new_order():
         assert first != second and first != list(range(23))
 
 
-def test_the_same_seed_gives_the_same_order():
+def _two_epochs(dataset, seed: int) -> list[list[int]]:
+    seed_everything(3)  # the global RNG in the same state each time: only ``seed`` differs
+    batches = make_batches(dataset, 4, shuffle=True, seed=seed)
+    return [epoch_order(batches), epoch_order(batches)]
+
+
+def test_the_same_seed_gives_the_same_order_and_another_seed_another():
     for dataset in (numbered(20), ListDataset(20)):
-        orders = []
-        for _ in range(2):
-            seed_everything(3)
-            batches = make_batches(dataset, 4, shuffle=True, seed=3)
-            orders.append([epoch_order(batches), epoch_order(batches)])
-        assert orders[0] == orders[1]
+        assert _two_epochs(dataset, 3) == _two_epochs(dataset, 3)
+        assert _two_epochs(dataset, 3)[0] != _two_epochs(dataset, 4)[0]
+        assert _two_epochs(dataset, 3)[1] != _two_epochs(dataset, 4)[1]
 
 
 def test_restoring_the_rng_state_continues_the_order_of_an_uninterrupted_run():

@@ -30,7 +30,7 @@ def label_of(form, key):
 def test_each_type_gets_its_widget_and_values_come_back_typed(form):
     assert form.values() == {"epochs": 3, "lr": 0.1, "name": "run", "amp": False, "sizes": [64, 32],
                              "normalize": {"mean": [0.5], "std": [0.25]}, "pool": "avg"}
-    assert form.widget("sizes").text() == "[64, 32]"
+    assert form.widget("sizes").text() == "64, 32"  # a comma list, as a person types it
     assert form.widget("normalize").text() == "{ mean = [0.5], std = [0.25] }"
 
 
@@ -43,7 +43,7 @@ def test_set_values_round_trips_lists_and_tables(form):
 
 @pytest.mark.parametrize(("key", "text", "message"), [
     ("sizes", "[64, ", "Sizes: '[64,' is not a list like [64, 32]"),
-    ("sizes", "7", "Sizes: expected a list, got '7'"),
+    ("sizes", "7, x", "Sizes: 'x' is not a whole number (a comma list like 64, 32)"),
     ("normalize", "mean = 1", "Normalize: 'mean = 1' is not a dict like { mean = [0.5], std = [0.25] }"),
     ("lr", "fast", "Learning rate: 'fast' is not a number"),
 ])
@@ -61,7 +61,7 @@ def test_labels_read_like_language(qtbot):
     form = make(qtbot, {"lr": 0.1, "amp": False, "in_memory_mb": 256, "valid_fraction": 0.2,
                         "depth": Param(3, title="Network depth")})
     labels = {key: label_of(form, key).text() for key in form.params}
-    assert labels == {"lr": "Learning rate", "amp": "Mixed precision (AMP)", "in_memory_mb": "In memory (MB)",
+    assert labels == {"lr": "Learning rate", "amp": "Mixed precision (AMP)", "in_memory_mb": "In-memory cache (MB)",
                       "valid_fraction": "Validation fraction", "depth": "Network depth"}
 
 
@@ -79,12 +79,15 @@ def test_help_texts_given_to_the_form_still_show(qtbot):
     assert "Pixels per side." in form.widget("size").toolTip()
 
 
-def test_an_integer_range_bounds_the_spin_box(qtbot):
+def test_an_integer_outside_its_range_is_shown_and_marked_never_clamped(qtbot):
+    # Clamping 40 to 6 in silence would train something else than was asked: the field says why instead.
     form = make(qtbot, {"layers": Param(2, minimum=1, maximum=6)})
     spin = form.widget("layers")
-    assert isinstance(spin, QSpinBox) and (spin.minimum(), spin.maximum()) == (1, 6)
+    assert isinstance(spin, QSpinBox)
     spin.setValue(40)
-    assert form.values() == {"layers": 6}
+    assert form.is_marked("layers") and form.error_text("layers") == "40 is above the maximum 6"
+    with pytest.raises(SpecError, match=r"^Layers: 40 is above the maximum 6$"):
+        form.values()
 
 
 def test_a_float_outside_its_range_is_a_problem_naming_the_field(qtbot):
@@ -257,4 +260,6 @@ def test_every_train_key_has_help_and_a_label_in_words(qtbot):
         assert label[0].isupper() and "_" not in label
     assert label_of(form, "lr").text() == "Learning rate"
     assert label_of(form, "num_workers").text() == "Data-loading workers"
-    assert form.widget("epochs").minimum() == 1 and form.widget("steps").minimum() == 0
+    form.set_values({"epochs": 0, "steps": -1})
+    assert form.problems() == ["Epochs: 0 is below the minimum 1", "Steps (instead of epochs): -1 is below the "
+                                                                   "minimum 0"]

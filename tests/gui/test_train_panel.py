@@ -293,3 +293,13 @@ def test_settings_without_a_field_are_carried_and_shown_never_dropped(panel):
     other = next(m for m in panel.model_box.items if m != "two.mlp")
     panel.model_box.select(other, {})
     assert panel.current_spec().model.weights == "" and "pretrained" not in panel.carried_label.text()
+
+
+def test_the_scheduler_decides_which_advanced_fields_show(panel):
+    """The two forms are linked: a schedule chosen in the basic form shows the advanced fields it reads."""
+    panel.train_form.set_values({"scheduler": "multistep"})
+    assert panel.advanced_form.is_shown("milestones") and not panel.advanced_form.is_shown("step_size")
+    panel.train_form.set_values({"scheduler": "plateau"})
+    assert panel.advanced_form.is_shown("plateau_patience") and not panel.advanced_form.is_shown("milestones")
+    panel.train_form.set_values({"scheduler": "none"})
+    assert not any(panel.advanced_form.is_shown(k) for k in ("milestones", "plateau_patience", "step_size"))

@@ -6,6 +6,7 @@ source's module is imported when it is first prepared.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dlstudio.contract import DataBundle, DatasetSpec, LoadContext
+from dlstudio.params import Param
 from dlstudio_images.data import params as p
 from dlstudio_images.models.params import ARCHS
 
@@ -89,6 +91,8 @@ def _source_parameters() -> tuple[dict[str, Any], dict[str, list]]:
     options: dict[str, list] = {}
     for src in SOURCES.values():
         for key, value in src.defaults.items():
+            if isinstance(value, Param) and value.required:  # required by one source only (the folder's root)
+                value = dataclasses.replace(value, required=False)
             defaults.setdefault(key, value)
         for key, values in src.choices.items():
             options[key] = sorted(set(options.get(key, [])) | set(values), key=str)

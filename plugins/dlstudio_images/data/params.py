@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dlstudio.params import Param
+
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -46,7 +48,10 @@ SHAPES_DESCRIPTION = ("Generated colour images of shapes (circle, square, triang
                       "position, size, colour and background: an offline stand-in for dogs vs cats.")
 
 # -- an image folder ---------------------------------------------------------------------------------------
-FOLDER_DEFAULTS: dict[str, Any] = {"root": "", **TRANSFORM_DEFAULTS, "size": 224, "channels": 3,
+FOLDER_ROOT = Param("", kind="folder", required=True, title="Image folder",
+                    help="The folder of class folders (root/<class>/…, or root/train/<class> and root/valid/<class>): "
+                         "Browse… or drop the folder on the field.")
+FOLDER_DEFAULTS: dict[str, Any] = {"root": FOLDER_ROOT, **TRANSFORM_DEFAULTS, "size": 224, "channels": 3,
                                    **SPLIT_DEFAULTS, "in_memory_mb": 512}
 FOLDER_DESCRIPTION = ("Images in class folders: root/train/<class> and root/valid/<class> (the book's layout), "
                       "or root/<class> split automatically (stratified, seeded). Images in folders nested inside a "

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio import runs
+from dlstudio_images.kfold import held_out_accuracy, last_epoch
 from dlstudio_images.runs import mean_std, run_result
 
 PALETTE = [(52, 120, 200), (220, 110, 30), (60, 160, 80), (190, 60, 60), (130, 90, 180), (120, 120, 120),
@@ -131,6 +132,8 @@ def study_book(context: Any) -> StudyBook:
 
 
 COLUMNS = ("Run", "Status", "Best valid accuracy", "Best epoch", "Epochs", "s / epoch", "Run id")
+#: A fold's figure is its last epoch's: the best epoch on the held-out fold would select on the test data.
+KFOLD_COLUMNS = ("Fold", "Status", "Held-out accuracy (last epoch)", "Epoch", "Epochs", "s / epoch", "Run id")
 
 
 class StudiesPage(QWidget):
@@ -190,6 +193,8 @@ class StudiesPage(QWidget):
         if study is None:
             self.summary.clear()
             return
+        kfold = study.kind == "kfold"
+        self.table.setHorizontalHeaderLabels(KFOLD_COLUMNS if kfold else COLUMNS)
         accuracies = []
         self.table.setRowCount(len(study.names))
         for row, label in enumerate(study.names):
@@ -200,10 +205,11 @@ class StudiesPage(QWidget):
             if run_id and status not in ("queued", "running"):
                 result = run_result(self.context.studio, run_id, label)
                 curve = result.curves.get("valid_accuracy", curve)
-                if result.best_accuracy is not None:
-                    accuracies.append(result.best_accuracy)
-                    cells[2:6] = [f"{result.best_accuracy:.2%}", str(result.best_epoch), str(result.epochs),
-                                  f"{result.epoch_seconds:.2f}"]
+                figure, epoch = ((held_out_accuracy(result), last_epoch(result)) if kfold
+                                 else (result.best_accuracy, result.best_epoch))
+                if figure is not None:
+                    accuracies.append(figure)
+                    cells[2:6] = [f"{figure:.2%}", str(epoch), str(result.epochs), f"{result.epoch_seconds:.2f}"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col in (2, 3, 4, 5):
@@ -215,15 +221,17 @@ class StudiesPage(QWidget):
                 self.plot.plot(list(xs), list(ys), pen=pen, symbol="o", symbolSize=5,
                                symbolBrush=PALETTE[row % len(PALETTE)], name=label)
         done = len(accuracies)
-        if study.kind == "kfold" and done:
+        if kfold and done:
             mean, std = mean_std(accuracies)
-            text = f"<b>{study.title}</b>: best validation accuracy {mean:.2%} ± {std:.2%} over {done} folds"
+            text = (f"<b>{study.title}</b>: held-out accuracy at the last epoch {mean:.2%} ± {std:.2%} "
+                    f"over {done} folds")
         elif study.kind == "ensemble" and done:
             text = f"<b>{study.title}</b>: each backbone's features alone, then the ensemble of all of them"
         else:
             text = f"<b>{study.title}</b>: waiting for its runs"
         if done < len(study.names):
-            text += f" ({done} of {len(study.names)} runs finished)"
+            what = "folds completed" if kfold else "runs finished"
+            text += f" ({done} of {len(study.names)} {what})"
         self.summary.setText(text)
 
 

@@ -60,7 +60,8 @@ class TrainPage(QWidget):
         row.addWidget(self.kfold_button, 1)
         kfold_layout = QVBoxLayout(kfold_box)
         kfold_layout.addWidget(QLabel("Queue k runs of these settings, each holding out another fold "
-                                      "(stratified); results on the Studies page.", wordWrap=True))
+                                      "(stratified) and reporting its accuracy on it at the last epoch; "
+                                      "results on the Studies page.", wordWrap=True))
         kfold_layout.addLayout(row)
 
         ensemble_box = QGroupBox("Ensemble")

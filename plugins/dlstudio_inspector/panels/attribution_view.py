@@ -1,15 +1,16 @@
-"""Attribution: Grad-CAM or plain saliency for a chosen class, over the current input."""
+"""Attribution: Grad-CAM, Guided Grad-CAM, Integrated Gradients, SmoothGrad, Occlusion or saliency (Captum)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from dlstudio_inspector.activations import colorize
-from dlstudio_inspector.attribution import Attribution, grad_cam, overlay, saliency
-from dlstudio_inspector.inputs import takes_tokens, tensor_to_image
+from dlstudio_inspector.attribution import BASELINE_METHODS, LAYER_METHODS, METHODS, Attribution, attribute, overlay
+from dlstudio_inspector.inputs import image_to_tensor, takes_tokens, tensor_to_image
 from dlstudio_inspector.panels.qtimage import ImageView
 from dlstudio_inspector.panels.session import Session
 
@@ -26,8 +27,21 @@ def _predictions(model, x, classes: tuple[str, ...], k: int = 5) -> str:
     return "Predicted: " + ", ".join(f"{n} {p:.1%}" for n, p in zip(names, top.values.tolist()))
 
 
-def _attribute(model, x, method: str, layer: str | None, target: int | None, classes) -> tuple[Attribution, str]:
-    att = grad_cam(model, x, layer, target) if method == "grad-cam" else saliency(model, x, target)
+def _black(model, x, data) -> torch.Tensor | float:
+    """A black image in the model's normalised input space: the baseline Integrated Gradients and Occlusion
+    compare against (0 there would be the dataset's mean grey, not "no information")."""
+    try:
+        black = image_to_tensor(Image.new("RGB", (x.shape[3], x.shape[2])), data, model)
+    except Exception:  # no known input shape: Captum's usual zero baseline
+        return 0.0
+    return black if black.shape == x[:1].shape else 0.0
+
+
+def _attribute(model, x, method: str, layer: str | None, target: int | None, data) -> tuple[Attribution, str]:
+    classes = data.classes
+    name = None if target is None or target >= len(classes) else f"class {target} ({classes[target]})"
+    baseline = _black(model, x, data) if method in BASELINE_METHODS else 0.0
+    att = attribute(model, x, method, target, layer, baseline, name)
     return att, _predictions(model, x, classes)
 
 
@@ -38,8 +52,8 @@ class AttributionView(QWidget):
         self.result: Attribution | None = None
         self._stale = True
         self.method_combo = QComboBox()
-        self.method_combo.addItem("Grad-CAM", "grad-cam")
-        self.method_combo.addItem("Saliency (|∂score/∂input|)", "saliency")
+        for method, label in METHODS.items():
+            self.method_combo.addItem(label, method)
         self.class_combo = QComboBox(minimumContentsLength=16)
         self.layer_combo = QComboBox(minimumContentsLength=22)
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=50)
@@ -70,7 +84,7 @@ class AttributionView(QWidget):
         self._method_changed()
 
     def _method_changed(self) -> None:
-        self.layer_combo.setEnabled(self.method_combo.currentData() == "grad-cam")
+        self.layer_combo.setEnabled(self.method_combo.currentData() in LAYER_METHODS)
         self.compute()
 
     def load(self) -> None:
@@ -95,7 +109,7 @@ class AttributionView(QWidget):
         if self._stale or opened is None or x is None:
             return
         if opened.is_scripted or takes_tokens(opened.model, opened.data) or x.dim() != 4:
-            self.info.setText("Saliency and Grad-CAM work on image models opened from a checkpoint or an "
+            self.info.setText("Attribution works on image models opened from a checkpoint or an "
                               "architecture (not token models or TorchScript files).")
             self.input_view.set_image(None)
             self.heat_view.set_image(None)
@@ -103,7 +117,7 @@ class AttributionView(QWidget):
         target = self.class_combo.currentData()
         self.info.setText("Computing…")
         self.session.submit("attribution", _attribute, opened.model, x, self.method_combo.currentData(),
-                            self.layer_combo.currentData(), target, opened.data.classes,
+                            self.layer_combo.currentData(), target, opened.data,
                             on_result=self._done, on_error=self.info.setText)
 
     def showEvent(self, event) -> None:
@@ -117,8 +131,10 @@ class AttributionView(QWidget):
         att = self.result
         name = opened.data.classes[att.target] if att.target < len(opened.data.classes) else str(att.target)
         where = f" at layer {att.layer}" if att.layer else ""
-        self.info.setText(f"{att.method}{where} for class {att.target} ({name}): score {att.score:.3g}, "
-                          f"probability {att.probability:.1%}. {predictions}")
+        text = (f"{METHODS[att.method]}{where} for class {att.target} ({name}): score {att.score:.3g}, "
+                f"probability {att.probability:.1%}. {predictions}")
+        # An empty map is said inline, in words, so that a blank picture is never taken for an answer.
+        self.info.setText(f"<b>Empty map:</b> {att.empty}<br>{text}" if att.empty else text)
         self.draw()
 
     def draw(self) -> None:

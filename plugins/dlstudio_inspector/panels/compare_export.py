@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio_inspector.compare import Comparison, compare
-from dlstudio_inspector.export import FORMATS, SUFFIXES, ExportResult, export
+from dlstudio_inspector.export import FORMATS, SUFFIXES, ExportResult, export, untrained_reason
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.sources import OpenedModel, open_registered
 
@@ -107,18 +107,32 @@ class ExportView(QWidget):
                   self.export_button):
             bar.addWidget(w)
         self.path_edit.setMinimumWidth(280)
+        # Exporting a bare registered model writes random weights: say so before the user clicks, not after.
+        self.untrained_label = QLabel(wordWrap=True)
+        self.untrained_label.setStyleSheet("color: #b35c00; font-weight: bold")
+        self.untrained_label.hide()
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setPlaceholderText(
-            "ONNX: one self-contained file (dynamo exporter), checked with onnx.checker, run with onnxruntime or "
-            "onnx's reference evaluator.\nTorchScript: torch.jit.trace on the current input.\n"
-            "safetensors: the weights plus a JSON sidecar, so dlstudio can rebuild the model.")
+            "ONNX: one self-contained file (dynamo exporter) with a dynamic batch axis, checked with onnx.checker.\n"
+            "TorchScript: torch.jit.trace.\nsafetensors: the weights plus a JSON sidecar, so dlstudio can rebuild "
+            "the model.\nVerify loads the written file back and runs it (onnxruntime, torch.jit.load, the reloaded "
+            "weights) on the current input and on a batch of another size, against the model.")
         box = QVBoxLayout(self)
         box.addLayout(bar)
+        box.addWidget(self.untrained_label)
         box.addWidget(self.log, 1)
         self.format_combo.currentIndexChanged.connect(lambda _i: self._suggest())
         self.browse_button.clicked.connect(self.browse)
         self.export_button.clicked.connect(self.export)
         session.model_changed.connect(self._suggest)
+        session.model_changed.connect(self._show_untrained)
+
+    def _show_untrained(self) -> None:
+        opened = self.session.opened
+        reason = untrained_reason(opened) if opened is not None else ""
+        self.untrained_label.setText(f"Not trained: {reason}. Open a run or a weights file to export trained "
+                                     "weights." if reason else "")
+        self.untrained_label.setVisible(bool(reason))
 
     def _suggest(self) -> None:
         opened = self.session.opened

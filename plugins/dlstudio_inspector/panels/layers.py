@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio_inspector.common import human_bytes, human_flops
+from dlstudio_inspector.common import human_bytes, human_count, human_flops
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.summary import Summary, search, summarize, totals_lines
 
-COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "Frozen", "Bytes", "FLOPs")
+COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "Frozen", "Bytes", "FLOPs", "Mult-Adds")
 
 
 class LayersView(QWidget):
@@ -83,7 +83,7 @@ class LayersView(QWidget):
             item = QTreeWidgetItem([
                 label, row.type, row.shape_text, f"{row.params:,}", f"{row.trainable:,}",
                 f"{row.frozen:,}" if row.frozen else "", human_bytes(row.bytes),
-                human_flops(row.flops) if row.flops else "",
+                human_flops(row.flops) if row.flops else "", human_count(row.flops // 2) if row.flops else "",
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, row.name)
             item.setToolTip(0, row.name or "the whole model")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio import runs
 from dlstudio_inspector import inputs, samples, sources, trust
+from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.panels.session import Session
 
 MODEL_FILES = "Models (*.safetensors *.pt *.pth *.bin *.json);;All files (*)"
@@ -43,12 +45,17 @@ class SourceBar(QWidget):
         self.which_combo.addItems(["best", "last", "final"])
         self.open_run_button = QPushButton("Open")
         self.file_button = QPushButton("Open file…")
+        self.shape_edit = QLineEdit(placeholderText="input shape, e.g. 3,224,224")
+        self.shape_edit.setToolTip("The input shape (without the batch) to open a file with, when the file does not "
+                                   "say it or says it wrong (TorchScript files); empty: the file's own")
+        self.shape_edit.setMaximumWidth(180)
         self.follow_box = QCheckBox("Follow training")
         self.follow_box.setToolTip("Reload the run's latest checkpoint after each epoch")
         self.refresh_button = QPushButton("Latest checkpoint")
         row = QHBoxLayout()
         for w in (QLabel("Model"), self.model_combo, self.open_model_button, QLabel("  Run"), self.run_combo,
-                  self.which_combo, self.open_run_button, self.file_button, self.follow_box, self.refresh_button):
+                  self.which_combo, self.open_run_button, self.file_button, self.follow_box,
+                  self.refresh_button):
             row.addWidget(w)
         row.addStretch(1)
         grid.addLayout(row, 0, 0)
@@ -64,8 +71,9 @@ class SourceBar(QWidget):
         self.input_label = QLabel()
         self.input_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
+        # The input shape sits with the input, not in the model row: the page must fit a 1280-px screen.
         for w in (QLabel("Input"), self.input_combo, self.dataset_combo, self.split_combo, self.index_spin,
-                  self.input_file_button, self.input_label):
+                  self.input_file_button, QLabel("  Shape"), self.shape_edit, self.input_label):
             row.addWidget(w)
         row.addStretch(1)
         grid.addLayout(row, 1, 0)
@@ -161,8 +169,14 @@ class SourceBar(QWidget):
             else:
                 self.session.set_model(result)
 
+        text = self.shape_edit.text().strip()
+        try:
+            shape = inputs.parse_shape(text) if text else None
+        except InspectorError as exc:
+            self.session.status.emit(f"{Path(path).name} not opened: {exc}")
+            return
         self.session.status.emit("opening…")
-        self.session.submit("open", _open_file_or_refusal, self.session.studio, str(path), architecture,
+        self.session.submit("open", _open_file_or_refusal, self.session.studio, str(path), architecture, shape,
                             on_result=opened_or_untrusted, on_error=done_or_ask)
 
     def _ask_trust(self, refusal: sources.UntrustedCode, architecture: str | None) -> None:
@@ -273,11 +287,11 @@ class SourceBar(QWidget):
         self.input_file_button.setVisible(mode == 2)
 
 
-def _open_file_or_refusal(studio: Any, path: str, architecture: str | None
+def _open_file_or_refusal(studio: Any, path: str, architecture: str | None, shape: tuple[int, ...] | None = None
                           ) -> sources.OpenedModel | sources.UntrustedCode:
     """The opened file, or the refusal to run an untrusted TorchScript file (the GUI thread then asks)."""
     try:
-        return sources.open_file(studio, path, architecture)
+        return sources.open_file(studio, path, architecture, shape)
     except sources.UntrustedCode as refusal:
         return refusal
 

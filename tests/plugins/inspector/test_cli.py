@@ -48,9 +48,9 @@ def test_inspect_errors_are_messages_not_tracebacks(studio, tmp_path, capsys):
 
 @pytest.mark.parametrize("fmt,name", [("onnx", "m.onnx"), ("torchscript", "m.pt"), ("safetensors", "m.safetensors")])
 def test_export_command(studio, tmp_path, capsys, fmt, name):
-    assert run_cli(studio, "export", "tiny.cnn", "--format", fmt, "-o", str(tmp_path / name)) == 0
+    assert run_cli(studio, "export", "tiny.cnn", "--untrained", "--format", fmt, "-o", str(tmp_path / name)) == 0
     out = capsys.readouterr().out
-    assert f"wrote {tmp_path / name}" in out and "outputs match" in out
+    assert f"wrote {tmp_path / name}" in out and "outputs match" in out and "UNTRAINED" in out
     assert (tmp_path / name).exists()
 
 

@@ -38,7 +38,7 @@ def test_onnx_is_verified_with_the_reference_evaluator_without_onnxruntime(studi
 def test_torchscript_round_trip_then_reopen(studio, tmp_path):
     opened = open_registered(studio, "tiny.rnn")
     result = export(opened, "torchscript", tmp_path / "rnn.pt")
-    assert result.passed and result.verified_with == "torch.jit.load"
+    assert result.passed and result.verified_with.startswith("torch.jit.load")
     again = open_file(studio, result.path, input_shape=(12,))
     assert again.kind == "torchscript"
     x = opened.sample()

@@ -110,7 +110,7 @@ def test_weights_attribution_and_activation_functions(panel, qtbot):
     idle(panel)
     assert panel.attribution.result is not None and panel.attribution.result.heat.shape == (32, 32)
     assert "Predicted" in panel.attribution.info.text()
-    panel.attribution.method_combo.setCurrentIndex(1)
+    panel.attribution.method_combo.setCurrentIndex(panel.attribution.method_combo.findData("saliency"))
     idle(panel)
     assert panel.attribution.result.method == "saliency"
     panel.tabs.setCurrentWidget(panel.actfuncs)

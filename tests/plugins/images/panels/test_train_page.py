@@ -39,6 +39,14 @@ def test_kfold_queues_k_runs_and_shows_the_studies(qtbot, context, host):
     assert len({s.run.name for s in host.started}) == 3
 
 
+def test_kfold_with_early_stopping_is_refused_with_what_to_change(qtbot, context, host):
+    page = _page(qtbot, context)
+    page.panel.advanced_form.set_values({"early_stopping": 2})
+    page.kfold_button.click()
+    assert host.started == [] and host.shown == []
+    assert "held-out fold" in host.errors[-1][1] and "early_stopping to 0" in host.errors[-1][1]
+
+
 def test_ensemble_needs_cached_features_of_several_backbones(qtbot, context, host):
     page = _page(qtbot, context)
     page.ensemble_button.click()
