@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QSplitter,
     QStackedWidget,
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.families)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
 
         self.device_selector = DeviceSelector(settings)
@@ -95,6 +97,9 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state")
         if state is not None:
             self.restoreState(state)
+        splitter_state = settings.value("window/splitter")
+        if splitter_state is not None:
+            splitter.restoreState(splitter_state)
 
     # -- building ----------------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -107,16 +112,32 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         self.runs_action = QAction("Runs", self, shortcut=QKeySequence("Ctrl+R"), triggered=self.show_runs)
         self.plugins_action = QAction("Plugins…", self, triggered=self.show_plugins)
-        self.pause_action = QAction("Pause / resume run", self, triggered=self._toggle_pause, enabled=False)
-        self.cancel_action = QAction("Cancel the current run", self, triggered=self._cancel_run, enabled=False)
+        self.start_action = QAction("&Start", self, shortcut=QKeySequence("Ctrl+Return"),
+                                    triggered=self.start_current_page)
+        self.start_action.setToolTip("Press the current page's start button (Ctrl+Return)")
+        self.evaluate_action = QAction("&Evaluate…", self, shortcut=QKeySequence("Ctrl+E"),
+                                       triggered=self.show_evaluate_page)
+        self.open_action = QAction("&Open a run spec or model…", self, shortcut=QKeySequence.StandardKey.Open,
+                                   triggered=self.open_file_dialog)
+        self.help_action = QAction("dlstudio &help", self, shortcut=QKeySequence.StandardKey.HelpContents,
+                                   triggered=self.show_help)
+        self.pause_action = QAction("Pause / resume run", self, shortcut=QKeySequence("Ctrl+P"),
+                                    triggered=self._toggle_pause, enabled=False)
+        self.cancel_action = QAction("Cancel the current run", self, shortcut=QKeySequence("Ctrl+."),
+                                     triggered=self._cancel_run, enabled=False)
         self.cancel_all_action = QAction("Cancel all runs", self, triggered=self._cancel_all_runs, enabled=False)
         toolbar.addAction(self.runs_action)
         toolbar.addAction(self.plugins_action)
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
         run_menu = menu.addMenu("&Run")
+        run_menu.addAction(self.start_action)
+        run_menu.addAction(self.evaluate_action)
+        run_menu.addSeparator()
         run_menu.addAction(self.pause_action)
         run_menu.addAction(self.cancel_action)
         run_menu.addAction(self.cancel_all_action)
@@ -125,6 +146,7 @@ class MainWindow(QMainWindow):
         plugin_menu = menu.addMenu("&Plugins")
         plugin_menu.addAction(self.plugins_action)
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.help_action)
         help_menu.addAction(QAction("&About dlstudio", self, triggered=self._about))
 
     def attach_studio(self, studio: Studio) -> None:
@@ -152,6 +174,9 @@ class MainWindow(QMainWindow):
         self.families.addItem(runs_item)
         self.runs_view = RunsView(self.context)
         self.runs_view.clone_requested.connect(self.clone_run)
+        runs_splitter = self.settings.value("runs/splitter")
+        if runs_splitter is not None:
+            self.runs_view.splitter.restoreState(runs_splitter)
         self.pages.addWidget(self.runs_view)
         self.families.blockSignals(False)
 
@@ -375,6 +400,82 @@ class MainWindow(QMainWindow):
         if self.queue is not None:
             self.queue.cancel_all()
 
+    # -- desktop habits: start, evaluate, open, help ------------------------------------------------
+    def current_panel(self) -> QWidget | None:
+        """The panel shown now (None on the Runs page or while loading)."""
+        tabs = self.pages.currentWidget()
+        if not isinstance(tabs, QTabWidget):
+            return None
+        page = tabs.currentWidget()
+        return page.widget() if isinstance(page, QScrollArea) else page
+
+    def start_current_page(self) -> None:
+        """Ctrl+Return: press the current page's start button (its default button, or one named start…)."""
+        panel = self.current_panel()
+        button = _start_button(panel) if panel is not None else None
+        if button is None:
+            self.notify("this page has nothing to start", "warning")
+        elif not button.isEnabled():
+            self.notify(f"“{button.text()}” is not available now", "warning")
+        else:
+            button.click()
+
+    def show_evaluate_page(self) -> None:
+        """Ctrl+E: the Evaluate page of the current family, else the first one of any family."""
+        evaluate = [p for p in self.studio.registry.panels
+                    if p.title.lower().startswith("evaluat") and p.id in self.panels] if self.studio else []
+        if not evaluate:
+            self.notify("no loaded plugin has an Evaluate page", "warning")
+            return
+        tabs = self.pages.currentWidget()
+        family = next((f for f, t in self.family_pages.items() if t is tabs), None)
+        evaluate.sort(key=lambda p: (p.family != family, p.order, p.title))
+        self.show_panel(evaluate[0].id)
+
+    def open_file_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a run spec or a model", "",
+            "Run specs and models (*.toml *.pt *.pth *.ckpt *.onnx *.ts);;Run specs (*.toml);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """A run spec (.toml) opens in the panel that can take it (as Clone does); anything else is offered
+        as a model to the panels that open models (the ``model.open`` message, e.g. the inspector)."""
+        import tomllib
+        from pathlib import Path
+
+        from dlstudio.gui.runs_view import MODEL_OPEN_TOPIC, clone_problem, model_opener_listening
+
+        file = Path(path)
+        if not file.is_file():
+            self.show_error("Cannot open", f"{path} does not exist or is not a file")
+            return
+        if file.suffix.lower() == ".toml":
+            text = file.read_text(encoding="utf-8")
+            problem = clone_problem(self.studio, text)
+            if problem:
+                self.show_error("Cannot open this run spec", f"{path}: {problem}")
+                return
+            spec = tomllib.loads(text)
+            self.clone_run(str(spec.get("run", {}).get("plugin", "")), spec)
+        elif model_opener_listening(self.context):
+            self.context.post(MODEL_OPEN_TOPIC, {"path": str(file)})
+        else:
+            self.show_error("Cannot open a model", "no loaded panel opens model files (is the inspector plugin "
+                            "enabled? see Plugins…)")
+
+    def show_help(self) -> None:
+        """F1: the bundled user guide, offline."""
+        from dlstudio.gui.help import HelpDialog
+
+        dialog = HelpDialog(parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.help_dialog = dialog
+
     def _about(self) -> None:
         QMessageBox.about(self, "About dlstudio", f"<b>dlstudio {__version__}</b><br>"
                           "Point-and-click deep learning, after <i>Deep Learning with PyTorch</i> (2018).")
@@ -387,6 +488,9 @@ class MainWindow(QMainWindow):
         self.stop_work()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        if self.runs_view is not None:
+            self.settings.setValue("runs/splitter", self.runs_view.splitter.saveState())
         self.settings.sync()
         event.accept()
         if self._quitting:
@@ -421,6 +525,16 @@ class MainWindow(QMainWindow):
         if self.context is not None:
             self.context.shutdown()
         return stopped
+
+
+def _start_button(panel: QWidget) -> QPushButton | None:
+    """A panel's start: its ``start_button``, else a shown default button or one named ``start…``."""
+    own = getattr(panel, "start_button", None)
+    if isinstance(own, QPushButton) and own.isVisibleTo(panel):
+        return own
+    shown = [b for b in panel.findChildren(QPushButton) if b.isVisibleTo(panel)]
+    return next((b for b in shown if b.isDefault()), None) or next(
+        (b for b in shown if b.objectName().lower().startswith("start")), None)
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:

@@ -1,4 +1,5 @@
-"""The Runs view: every run in the store — sort, filter, overlay curves, delete, clone, resume, export."""
+"""The Runs view: every run in the store — sort, filter, overlay curves, delete, clone, resume, export, open in
+the inspector; from buttons, a right-click menu, or the Delete key."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import tomllib
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QMetaMethod, QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -61,6 +63,15 @@ def clone_problem(studio: Studio, spec_text: str) -> str:
     return ""
 
 
+#: The cross-plugin message that opens a model (a run's checkpoint or a file) in the panels that show models.
+MODEL_OPEN_TOPIC = "model.open"
+
+
+def model_opener_listening(context: StudioContext) -> bool:
+    """Whether a loaded panel listens on the cross-plugin bus (the inspector does, for ``model.open``)."""
+    return context.isSignalConnected(QMetaMethod.fromSignal(context.message_posted))
+
+
 class RunsView(QWidget):
     #: The user asked to re-open a run's settings: (plugin, spec dict).
     clone_requested = Signal(str, dict)
@@ -92,6 +103,12 @@ class RunsView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.clone_selected())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.delete_action = QAction("Delete…", self.table, triggered=lambda: self.delete_selected())
+        self.delete_action.setShortcuts([QKeySequence.StandardKey.Delete, QKeySequence(Qt.Key.Key_Backspace)])
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.table.addAction(self.delete_action)
 
         self.buttons: dict[str, QPushButton] = {}
         button_row = QHBoxLayout()
@@ -130,6 +147,7 @@ class RunsView(QWidget):
         splitter.addWidget(plot_box)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        self.splitter = splitter  # its sizes are remembered by the window
         layout = QVBoxLayout(self)
         layout.addLayout(button_row)
         layout.addWidget(splitter, 1)
@@ -235,6 +253,47 @@ class RunsView(QWidget):
             self.metric_combo.setCurrentText(current)
         self.metric_combo.blockSignals(False)
         self._plot_selected()
+
+    # -- context menu ------------------------------------------------------------------------------
+    def context_menu(self) -> QMenu:
+        """The right-click menu for the selected runs; each action enabled only when it applies."""
+        ids = self.selected_ids()
+        one = len(ids) == 1
+        row = self._rows.get(ids[0]) if one else None
+        menu = QMenu(self)
+        entries = (
+            ("Clone settings", self.clone_selected, one),
+            ("Resume", self.resume_selected, one and row is not None and row.resumable),
+            ("Export run spec…", self.export_selected, one),
+            ("Open in the inspector", self.open_selected_in_inspector,
+             one and self._has_checkpoint(ids[0]) and model_opener_listening(self.context)),
+            (None, None, False),
+            ("Delete…", self.delete_selected, bool(ids)),
+        )
+        for label, slot, enabled in entries:
+            if label is None:
+                menu.addSeparator()
+                continue
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+            action.setEnabled(enabled)
+        return menu
+
+    def _show_context_menu(self, point: QPoint) -> None:
+        if not self.selected_ids():
+            return
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(point))
+
+    def _has_checkpoint(self, run_id: str) -> bool:
+        saved = self.store.artifacts(run_id)
+        return any(kind in saved and saved[kind][0].is_file() for kind in ("best", "final", "last"))
+
+    def open_selected_in_inspector(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.context.post(MODEL_OPEN_TOPIC, {"run_id": ids[0]})
 
     def _plot_selected(self) -> None:
         self.plot.clear()

@@ -12,7 +12,8 @@ from dlstudio.contract import CommandSpec
 from dlstudio.runs import CheckpointError
 from dlstudio_inspector.common import InspectorError
 
-TARGET_HELP = "a registered model id, a model file (.safetensors, .pt/.pth state dict, TorchScript) or run:RUN_ID"
+TARGET_HELP = ("a registered model id, a model file (.safetensors, .pt/.pth state dict, TorchScript, .onnx graph) "
+               "or run:RUN_ID")
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +59,8 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
 def _inspect(args: argparse.Namespace, studio: Any) -> int:
     from dlstudio_inspector.summary import as_dict, format_table, summarize
 
+    if args.target.lower().endswith(".onnx"):
+        return _inspect_onnx(args)
     opened = _open(args, studio)
     summary = summarize(opened.model, opened.sample(batch=max(1, args.batch)), opened.data)
     if args.json:
@@ -82,6 +85,23 @@ def _inspect(args: argparse.Namespace, studio: Any) -> int:
             print(f"Graph: {len(graph.nodes)} nodes; merge points: {joined}; "
                   f"depth {weighted_depth(graph)} conv/linear layers")
     return 0
+
+
+def _inspect_onnx(args: argparse.Namespace) -> int:
+    """An ``.onnx`` file: its node table and totals, and whether it runs in ONNX Runtime (exit 1 if not)."""
+    from dlstudio_inspector.onnx_model import as_dict, format_table, load_onnx, run_check
+
+    graph = load_onnx(args.target)
+    check = run_check(graph, batch=max(1, args.batch))
+    if args.json:
+        print(json.dumps(as_dict(graph, check), default=str))
+        return 0 if check.passed else 1
+    print(f"ONNX — {graph.path.name}  [{graph.path}]")
+    for note in graph.notes:
+        print(f"note: {note}")
+    print(format_table(graph))
+    print(f"ONNX Runtime check: {check.message}")
+    return 0 if check.passed else 1
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:

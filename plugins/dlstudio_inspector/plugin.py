@@ -5,7 +5,7 @@ plain Python; Qt is imported only inside :func:`_panel`, so the plugin loads for
 """
 
 from dlstudio import hookimpl
-from dlstudio.contract import FamilySpec, PanelSpec
+from dlstudio.contract import CallbackSpec, FamilySpec, PanelSpec
 from dlstudio_inspector import __version__  # noqa: F401  (the plugin's version, read by the host)
 
 DLSTUDIO_CONTRACT = 2
@@ -38,3 +38,21 @@ def dlstudio_register_commands(register):
 
     for command in COMMANDS:
         register(command)
+
+
+def _histograms(run):
+    from dlstudio_inspector.histograms import HistogramRecorder
+
+    return HistogramRecorder(run.run_dir, resumed=run.resumed)
+
+
+@hookimpl
+def dlstudio_register_callbacks(register):
+    # Always on for classification: it costs well under 1 % of an epoch (see histograms.py) and a user only
+    # thinks of wanting the histograms once a run went wrong. Other tasks are not measured yet.
+    register(CallbackSpec(
+        id="inspector.histograms", title="Weight and gradient histograms", create=_histograms,
+        tasks=("classification",), always=True,
+        description="At each epoch's end, a histogram of every parameter's values and of its last gradient, "
+                    "on bins fixed per tensor so epochs compare, appended to histograms.jsonl in the run's folder "
+                    "(shown by the inspector's Histograms tab)."))

@@ -242,13 +242,17 @@ def open_file(studio: Studio, path: str | Path, architecture: str | None = None,
         raise InspectorError(f"{path} does not exist")
     if path.is_dir():
         raise InspectorError(f"{path} is a folder; choose a model file (.safetensors, .pt, .pth)")
+    if path.suffix.lower() == ".onnx":  # an exported graph, not a PyTorch model: the ONNX view reads it
+        from dlstudio_inspector.onnx_model import OnnxGraphFile
+
+        raise OnnxGraphFile(path)
     if is_torchscript(path):
         return open_torchscript(path, input_shape, trusted=trust_torchscript)
     if path.suffix == ".json" and path.with_suffix(".safetensors").exists():
         path = path.with_suffix(".safetensors")
     if path.suffix not in (".safetensors", *STATE_DICT_SUFFIXES):
         raise InspectorError(f"{path.name} is not a model file: open a .safetensors checkpoint, a .pt/.pth "
-                             "state dict or a TorchScript file")
+                             "state dict, a TorchScript file or an .onnx graph")
     if path.suffix in STATE_DICT_SUFFIXES and not _looks_like_torch_file(path):
         raise InspectorError(f"{path.name} is not a readable PyTorch file: it is neither a torch.save zip archive "
                              "nor a pickle")

@@ -19,7 +19,10 @@ from dlstudio_inspector.panels.attribution_view import AttributionView
 from dlstudio_inspector.panels.compare_export import CompareView, ExportView
 from dlstudio_inspector.panels.featvis_view import FeatVisView
 from dlstudio_inspector.panels.graph_view import GraphView
+from dlstudio_inspector.panels.histograms_view import HistogramsView
 from dlstudio_inspector.panels.layers import LayersView
+from dlstudio_inspector.panels.onnx_view import OnnxView
+from dlstudio_inspector.panels.projector_view import ProjectorView
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.panels.source_bar import SourceBar
 from dlstudio_inspector.panels.weights_view import WeightsView
@@ -44,11 +47,17 @@ class InspectorPanel(QWidget):
         self.actfuncs = ActivationFunctionsView()
         self.compare = CompareView(self.session)
         self.export = ExportView(self.session)
+        self.histograms = HistogramsView(self.session)
+        self.projector = ProjectorView(self.session)
+        self.onnx = OnnxView(self.session)
+        # An .onnx file is a graph, not a PyTorch model: the source bar hands it to the ONNX view.
+        self.source.onnx_opener = self.open_onnx
         self.tabs = QTabWidget()
         for widget, title in ((self.layers, "Layers"), (self.graph, "Graph"), (self.activations, "Activations"),
-                              (self.weights, "Weights"), (self.attribution, "Attribution"),
+                              (self.weights, "Weights"), (self.histograms, "Distributions"),
+                              (self.attribution, "Attribution"), (self.projector, "Projector"),
                               (self.featvis, "Feature visualisation"), (self.actfuncs, "Activation functions"),
-                              (self.compare, "Compare"), (self.export, "Export")):
+                              (self.compare, "Compare"), (self.export, "Export"), (self.onnx, "ONNX")):
             self.tabs.addTab(widget, title)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -79,7 +88,13 @@ class InspectorPanel(QWidget):
         if name:
             self.activations.set_layer(name)
             self.weights.set_layer(name)
+            self.projector.set_layer(name)
             self.graph.select(name)
+
+    def open_onnx(self, path: str | Path) -> None:
+        """An ONNX file: its graph, nodes and weights in the ONNX view, checked in ONNX Runtime."""
+        self.onnx.open_path(path)
+        self.tabs.setCurrentWidget(self.onnx)
 
     # -- opening from elsewhere ------------------------------------------------------------------------
     def on_message(self, topic: str, payload: dict) -> None:

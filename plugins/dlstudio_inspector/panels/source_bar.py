@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from dlstudio_inspector import inputs, samples, sources, trust
 from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.panels.session import Session
 
-MODEL_FILES = "Models (*.safetensors *.pt *.pth *.bin *.json);;All files (*)"
+MODEL_FILES = "Models (*.safetensors *.pt *.pth *.bin *.json *.onnx);;All files (*)"
 INPUT_FILES = "Inputs (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.npy *.txt);;All files (*)"
 
 
@@ -158,7 +159,13 @@ class SourceBar(QWidget):
         if path:
             self.open_path(path)
 
+    #: Set by the inspector page: opens an ``.onnx`` file in its ONNX view (a graph, not a PyTorch model).
+    onnx_opener: Callable[[str | Path], None] | None = None
+
     def open_path(self, path: str | Path, architecture: str | None = None) -> None:
+        if Path(path).suffix.lower() == ".onnx" and self.onnx_opener is not None:
+            self.onnx_opener(path)
+            return
         def done_or_ask(message: str) -> None:
             if "choose one" in message and architecture is None:
                 self._ask_architecture(path)

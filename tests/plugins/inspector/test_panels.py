@@ -213,3 +213,21 @@ def test_following_a_training_run_reloads_its_latest_checkpoint(panel, qtbot, st
     idle(panel)
     assert panel.session.opened.epoch == 2
     assert torch.equal(panel.session.opened.model.fc2.bias, original.model.fc2.bias * 2)
+
+
+def test_the_page_has_the_new_views_and_opens_an_onnx_file_in_its_own(panel, qtbot, tmp_path):
+    """Distributions, Projector and ONNX are tabs of the page; an .onnx file (not a PyTorch model) opened from the
+    source bar goes to the ONNX view."""
+    titles = [panel.tabs.tabText(i) for i in range(panel.tabs.count())]
+    assert {"Distributions", "Projector", "ONNX"} <= set(titles)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3)).eval()
+    path = tmp_path / "m.onnx"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notice
+        torch.onnx.export(model, (torch.zeros(2, 3, 2, 2),), str(path), dynamo=False)
+    panel.source.open_path(path)
+    assert panel.tabs.currentWidget() is panel.onnx
+    idle(panel)
+    assert panel.onnx.nodes.rowCount() >= 2 and "runs in ONNX Runtime" in panel.onnx.runtime.text()
