@@ -206,3 +206,70 @@ def layer_grid(model: nn.Module, x: torch.Tensor, layer: str, *, call: int = 0, 
         raise InspectorError(f"layer {layer!r} was not called by the forward pass")
     maps = as_maps(outputs[min(call, len(outputs) - 1)], batch=x.shape[0])
     return grid(maps, page, per_page, relu=relu, scale=scale)
+
+
+@dataclass
+class Histogram:
+    """The distribution of one layer's activations over a batch of inputs (TensorBoard's histograms)."""
+
+    counts: np.ndarray
+    #: ``len(counts) + 1`` bin edges.
+    edges: np.ndarray
+    #: Share of values that are exactly zero (units a ReLU switched off).
+    zeros: float
+    #: Channels (dimension 1) that are zero for every sample and position: dead for this batch.
+    dead: int
+    channels: int
+    values: int
+    samples: int
+    min: float
+    max: float
+    mean: float
+    std: float
+
+
+def histogram(output: Any, *, bins: int = 60, relu: bool = False, batch: int | None = None) -> Histogram:
+    """Histogram of a captured output over the whole batch; exact zeros are counted apart and stated."""
+    t = first_tensor(output)
+    if t is None:
+        raise InspectorError("this layer's output holds no tensor to show")
+    t = t.detach().float().cpu()
+    if batch is not None and t.dim() >= 2 and t.shape[0] != batch and t.shape[1] == batch:
+        t = t.transpose(0, 1)  # sequence-first (an LSTM's) → batch-first
+    if relu:
+        t = t.clamp_min(0)
+    if t.numel() == 0:
+        raise InspectorError("this layer's output is empty")
+    if not torch.isfinite(t).all():
+        raise InspectorError("this layer's output holds NaN or infinite values: no histogram can be drawn")
+    values = t.reshape(-1).numpy()
+    lo, hi = float(values.min()), float(values.max())
+    counts, edges = np.histogram(values, bins=max(1, bins), range=(lo, hi) if hi > lo else (lo - 0.5, hi + 0.5))
+    if t.dim() >= 2:
+        per_channel = t.transpose(0, 1).reshape(t.shape[1], -1)
+        dead, channels = int((per_channel == 0).all(dim=1).sum()), int(t.shape[1])
+    else:
+        dead, channels = int((t == 0).all()), 1
+    return Histogram(counts, edges, float((values == 0).mean()), dead, channels, values.size,
+                     int(t.shape[0]) if t.dim() >= 2 else 1, lo, hi, float(values.mean()), float(values.std()))
+
+
+def layer_histogram(model: nn.Module, x: torch.Tensor, layer: str, *, call: int = 0, bins: int = 60,
+                    relu: bool = False) -> Histogram:
+    """Capture ``layer`` for a batch ``x`` (N, ...) and histogram its activations."""
+    outputs = capture(model, x, [layer], calls=call + 1)[layer]
+    if not outputs:
+        raise InspectorError(f"layer {layer!r} was not called by the forward pass")
+    return histogram(outputs[min(call, len(outputs) - 1)], bins=bins, relu=relu, batch=x.shape[0])
+
+
+def dataset_batch(bundle: Any, count: int, expected: tuple[int, ...] | None = None, split: str = "valid"
+                  ) -> torch.Tensor:
+    """The first ``count`` samples of a dataset split, stacked into one batch (N, ...)."""
+    from dlstudio_inspector.samples import sample_at
+
+    dataset = bundle.valid if split == "valid" and bundle.valid is not None and len(bundle.valid) else bundle.train
+    if len(dataset) == 0:
+        raise InspectorError("the dataset is empty")
+    n = min(max(1, count), len(dataset))
+    return torch.cat([sample_at(bundle, i, split, expected).x for i in range(n)])

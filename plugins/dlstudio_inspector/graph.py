@@ -16,6 +16,8 @@ from torch import nn
 from dlstudio_inspector.common import format_shape, quiet_torch, shape_of
 
 MERGE_OPS = ("add", "iadd", "cat", "concat", "stack", "mul", "sum")
+#: TorchScript operations that count as a weighted layer in :func:`weighted_depth`.
+WEIGHTED_OPS = ("aten::linear", "aten::_convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d")
 
 
 @dataclass
@@ -35,6 +37,16 @@ class Node:
     members: int = 1
 
 
+@dataclass(frozen=True)
+class DataFlowOp:
+    """One TorchScript operation: its kind (``aten::linear``), the values it reads and writes, its module scope."""
+
+    kind: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    scope: str = ""
+
+
 @dataclass
 class Graph:
     nodes: list[Node]
@@ -44,6 +56,8 @@ class Graph:
     message: str = ""
     #: Collapsible blocks: module path → class name.
     groups: dict[str, str] = field(default_factory=dict)
+    #: Every operation in order with its input and output values (TorchScript data flow); empty otherwise.
+    ops: list[DataFlowOp] = field(default_factory=list)
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
@@ -59,9 +73,11 @@ class Graph:
 
     def merges(self) -> list[Node]:
         """Nodes joining several paths: residual adds, branch and dense concatenations."""
+        constants = {n.id for n in self.nodes if n.kind == "constant"}  # weights read are not paths
         indeg: dict[str, int] = {}
-        for _, b in self.edges:
-            indeg[b] = indeg.get(b, 0) + 1
+        for a, b in self.edges:
+            if a not in constants:
+                indeg[b] = indeg.get(b, 0) + 1
         return [n for n in self.nodes if indeg.get(n.id, 0) >= 2 and n.kind in ("function", "method")]
 
     def find(self, module: str) -> list[Node]:
@@ -76,7 +92,7 @@ def _short(node_name: str) -> str:
 def build_graph(model: nn.Module, x: torch.Tensor | None = None) -> Graph:
     """The data-flow graph of ``model`` (shapes filled in when ``x`` is given)."""
     if isinstance(model, torch.jit.ScriptModule):
-        return module_tree(model, "TorchScript models cannot be traced by torch.fx")
+        return from_torchscript(model)
     try:
         with quiet_torch():
             traced = torch.fx.symbolic_trace(model)
@@ -128,6 +144,88 @@ def _from_fx(model: nn.Module, traced: torch.fx.GraphModule, message: str) -> Gr
         nodes.append(Node(fx_node.name, label, kind, op, module, scope, shape))
         edges.extend((src.name, fx_node.name) for src in fx_node.all_input_nodes)
     return Graph(nodes, _dedupe(edges), traced=True, message=message, groups=groups)
+
+
+def from_torchscript(model: torch.jit.ScriptModule) -> Graph:
+    """The data flow of a TorchScript module: one node per operation of its inlined ``forward`` graph.
+
+    Values are named by their TorchScript debug names; ``prim::GetAttr`` reads of weights and
+    ``prim::Constant`` values are operations too, as ``graph.nodes()`` lists them.
+    """
+    try:
+        ts_graph = model.inlined_graph
+    except Exception as exc:  # a ScriptModule without forward (an interface, a library of methods)
+        return module_tree(model, f"this TorchScript module has no forward graph ({type(exc).__name__}: {exc})")
+    producer: dict[str, str] = {}
+    nodes: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    ops: list[DataFlowOp] = []
+    constant_ids: set[str] = set()
+    inputs = [v for v in ts_graph.inputs() if v.debugName() != "self" and not v.debugName().startswith("self.")]
+    for value in inputs:
+        nid = f"input:{value.debugName()}"
+        producer[value.debugName()] = nid
+        nodes.append(Node(nid, value.debugName(), "input", "input", "", (), _ts_shape(value)))
+    for i, ts_node in enumerate(ts_graph.nodes()):
+        kind = ts_node.kind()
+        ins = tuple(v.debugName() for v in ts_node.inputs())
+        outs = tuple(v.debugName() for v in ts_node.outputs())
+        scope = _ts_scope(ts_node.scopeName())
+        ops.append(DataFlowOp(kind, ins, outs, scope))
+        nid = f"op{i}"
+        # Constants, weight reads and lists built only from them (strides, paddings) carry no data flow.
+        fed = [producer[v] for v in ins if v in producer]
+        node_kind = ("constant" if kind in ("prim::Constant", "prim::GetAttr")
+                     or (kind.startswith("prim::") and all(f in constant_ids for f in fed)) else "function")
+        if node_kind == "constant":
+            constant_ids.add(f"op{i}")
+        label = kind.partition("::")[2] or kind
+        if kind == "prim::GetAttr" and ts_node.hasAttribute("name"):
+            label = f"GetAttr {ts_node.s('name')}"
+        shape = _ts_shape(next(iter(ts_node.outputs()), None))
+        nodes.append(Node(nid, label, node_kind, kind, scope, _ancestors(scope) if scope else (), shape))
+        edges.extend((producer[v], nid) for v in ins if v in producer)
+        for v in outs:
+            producer[v] = nid
+    for j, value in enumerate(ts_graph.outputs()):
+        nid = f"output:{j}"
+        nodes.append(Node(nid, "output", "output", "output", "", (), _ts_shape(value)))
+        if value.debugName() in producer:
+            edges.append((producer[value.debugName()], nid))
+    message = f"TorchScript data flow: {len(ops)} operations of the inlined forward graph"
+    return Graph(nodes, _dedupe(edges), traced=True, message=message, ops=ops)
+
+
+def _ts_scope(scope_name: str) -> str:
+    """``__module.layer1/__module.layer1.0`` → ``layer1.0`` (the innermost module of a traced op)."""
+    last = scope_name.split("/")[-1] if scope_name else ""
+    return last.removeprefix("__module.").removeprefix("__module") if last.startswith("__module") else ""
+
+
+def _ts_shape(value) -> str:
+    if value is None:
+        return ""
+    try:
+        sizes = value.type().sizes()
+    except Exception:  # not a complete tensor type: no shape recorded
+        return ""
+    return format_shape(tuple(sizes)) if sizes is not None else ""
+
+
+def from_onnx(onnx_graph) -> Graph:
+    """An ONNX file's nodes as a :class:`Graph`: one node per ONNX node, an edge wherever a tensor one node
+    writes is read by another (``module`` is the ONNX node's label, so a click can select it in the table)."""
+    producer: dict[str, str] = {}
+    for n in onnx_graph.nodes:
+        for t in n.outputs:
+            producer[t] = f"n{n.index}"
+    nodes, edges = [], []
+    for n in onnx_graph.nodes:
+        out = n.outputs[0] if n.outputs else ""
+        shape = onnx_graph.shape_of(out) if out in onnx_graph.shapes else ""
+        nodes.append(Node(f"n{n.index}", n.label, "function", n.op_type, n.label, (), shape))
+        edges.extend((producer[t], f"n{n.index}") for t in n.inputs if t in producer)
+    return Graph(nodes, _dedupe(edges), traced=True, message=f"{len(nodes)} ONNX nodes")
 
 
 def _meta_shape(meta) -> str:
@@ -271,7 +369,7 @@ def weighted_depth(graph: Graph) -> int | None:
     for a, b in graph.edges:
         preds.setdefault(b, []).append(a)
     for n in graph.nodes:  # fx nodes come in topological order
-        own = 1 if n.kind == "module" and (n.op.startswith("Conv") or n.op == "Linear") else 0
+        own = 1 if (n.kind == "module" and (n.op.startswith("Conv") or n.op == "Linear")) or n.op in WEIGHTED_OPS else 0
         best[n.id] = own + max((best.get(p, 0) for p in preds.get(n.id, [])), default=0)
     return max(best.values(), default=0)
 

@@ -1,8 +1,14 @@
-"""The layer table: every module with its type, output shape, parameters, bytes and FLOPs, plus totals.
+"""The layer table: every module with its type, input and output shape, kernel size, parameters (and their
+share of the model's), bytes and FLOPs, plus totals and torchinfo's memory estimate.
 
-One forward pass with a sample input does it all: forward hooks record each module's output shape (and
-are removed afterwards), ``FlopCounterMode`` counts the FLOPs per module. FLOPs count a multiply-add as 2
-(torch's convention), so multiply-adds ("MACs", torchinfo's "Mult-Adds") are half of them.
+One forward pass with a sample input does it all: forward hooks record each module's input and output shapes
+and output bytes (and are removed afterwards), ``FlopCounterMode`` counts the FLOPs per module. FLOPs count a
+multiply-add as 2 (torch's convention), so multiply-adds ("MACs", torchinfo's "Mult-Adds") are half of them.
+
+The memory estimate follows torchinfo's convention (``ModelStatistics``): the forward/backward pass size is
+twice (activation and its gradient) the bytes output by every call of a leaf layer that has parameters; the
+estimated total adds the input's bytes and the parameters' bytes. It is an estimate of what training keeps
+alive, not a measurement of the allocator.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from dlstudio.contract import DataInfo
 from dlstudio_inspector.common import (
     InspectorError,
+    flat_tensors,
     format_shape,
     forward_hooks,
     human_bytes,
@@ -44,6 +51,14 @@ class LayerRow:
     bytes: int
     flops: int = 0
     output_shape: Any = None
+    #: Shape of the first call's input (nested for several inputs: an LSTM's ``(x, (h, c))``).
+    input_shape: Any = None
+    #: ``kernel_size`` of a convolution or pooling layer, as a tuple (None for other layers).
+    kernel_size: tuple[int, ...] | None = None
+    #: Bytes of the tensors it output, summed over all its calls (torchinfo's ``output_bytes``).
+    output_bytes: int = 0
+    #: Its parameters as a percentage of the whole model's (torchinfo's "Param %").
+    param_percent: float = 0.0
     #: How many times the forward pass called it (a shared ReLU is called several times).
     calls: int = 0
     #: Position in the order modules *finished* their forward pass (-1: never called).
@@ -56,6 +71,18 @@ class LayerRow:
     @property
     def shape_text(self) -> str:
         return format_shape(self.output_shape)
+
+    @property
+    def input_text(self) -> str:
+        return format_shape(self.input_shape)
+
+    @property
+    def kernel_text(self) -> str:
+        return "×".join(map(str, self.kernel_size)) if self.kernel_size else ""
+
+    @property
+    def percent_text(self) -> str:
+        return f"{self.param_percent:.2f}%" if self.params else ""
 
 
 @dataclass
@@ -73,6 +100,18 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     #: Layers whose FLOPs the counter could not count ("rnn (LSTM)"), so the total leaves them out.
     uncounted: list[str] = field(default_factory=list)
+    #: Bytes of the model's input (torchinfo's "Input size").
+    input_bytes: int = 0
+    #: Activations and their gradients, torchinfo's "Forward/backward pass size": 2 × the output bytes of
+    #: every call of a leaf layer with parameters (None when unknown: TorchScript has no per-layer hooks).
+    forward_backward_bytes: int | None = None
+
+    @property
+    def estimated_total_bytes(self) -> int | None:
+        """torchinfo's "Estimated Total Size": input + forward/backward pass + parameters."""
+        if self.forward_backward_bytes is None:
+            return None
+        return self.input_bytes + self.forward_backward_bytes + self.param_bytes
 
     @property
     def total_macs(self) -> int:
@@ -110,13 +149,17 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
         x = sample_input(model, data)
     modules = list(model.named_modules())
     shapes: dict[str, Any] = {}
+    in_shapes: dict[str, Any] = {}
+    out_bytes: dict[str, int] = {}
     calls: dict[str, int] = {}
     order: dict[str, int] = {}
 
     def record(name: str, module: nn.Module, inputs: Any, output: Any) -> None:
         calls[name] = calls.get(name, 0) + 1
+        out_bytes[name] = out_bytes.get(name, 0) + sum(t.numel() * t.element_size() for t in flat_tensors(output))
         if name not in shapes:
             shapes[name] = shape_of(output)
+            in_shapes[name] = shape_of(inputs[0] if isinstance(inputs, tuple) and len(inputs) == 1 else inputs)
             order[name] = len(order)
 
     notes: list[str] = []
@@ -136,7 +179,7 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
             except Exception as exc:  # FLOP counting is a bonus: still show the table without it
                 notes.append(f"FLOPs could not be counted ({type(exc).__name__}: {exc})")
                 counter = None
-                for recorded in (shapes, calls, order):
+                for recorded in (shapes, in_shapes, out_bytes, calls, order):
                     recorded.clear()
                 output = run_forward(model, x, data)
         else:
@@ -163,8 +206,13 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
             name=name, type=type(module).__name__ if not scripted else getattr(module, "original_name", "Script"),
             depth=0 if not name else name.count(".") + 1, parent=parent, children=children, params=total,
             trainable=trainable, frozen=total - trainable, bytes=nbytes, flops=flop_counts.get(name, 0),
-            output_shape=shapes.get(name), calls=calls.get(name, 0), order=order.get(name, -1)))
+            output_shape=shapes.get(name), calls=calls.get(name, 0), order=order.get(name, -1),
+            input_shape=in_shapes.get(name), kernel_size=_kernel_size(module), output_bytes=out_bytes.get(name, 0)))
     root = rows[0]
+    if scripted:
+        root.input_shape = tuple(x.shape)
+    for row in rows:
+        row.param_percent = 100.0 * row.params / root.params if root.params else 0.0
     if flop_counts and "" not in flop_counts:
         root.flops = flop_counts.get("__global__", 0)
     param_bytes = sum(p.numel() * p.element_size() for p in _unique(model.parameters()))
@@ -175,7 +223,21 @@ def summarize(model: nn.Module, x: torch.Tensor | None = None, data: DataInfo | 
     return Summary(rows=rows, input_shape=tuple(x.shape), input_dtype=str(x.dtype).replace("torch.", ""),
                    output_shape=shape_of(output), total_params=root.params, trainable_params=root.trainable,
                    frozen_params=root.frozen, param_bytes=param_bytes, buffer_bytes=buffer_bytes,
-                   total_flops=flop_counts.get("__global__", 0), notes=notes, uncounted=uncounted)
+                   total_flops=flop_counts.get("__global__", 0), notes=notes, uncounted=uncounted,
+                   input_bytes=x.numel() * x.element_size(),
+                   forward_backward_bytes=None if scripted else 2 * sum(
+                       r.output_bytes for r in rows if r.leaf and r.params))
+
+
+def _kernel_size(module: nn.Module) -> tuple[int, ...] | None:
+    """A convolution's or pooling layer's kernel size as a tuple (``MaxPool2d(3)`` keeps an int: 3×3)."""
+    size = getattr(module, "kernel_size", None)
+    if isinstance(size, int):
+        dims = next((int(c) for c in type(module).__name__ if c.isdigit()), 1)
+        return (size,) * dims
+    if isinstance(size, (tuple, list)) and all(isinstance(k, int) for k in size):
+        return tuple(size)
+    return None
 
 
 def _flops_by_module(counter: FlopCounterMode, model: nn.Module) -> dict[str, int]:
@@ -237,21 +299,23 @@ def _uncounted_layers(model: nn.Module, counts: dict[str, int], scripted: bool) 
 
 def format_table(summary: Summary, max_depth: int | None = None) -> str:
     """The layer table as text (``dlstudio inspect``)."""
-    header = ("Layer", "Type", "Output shape", "Params", "Trainable", "Bytes", "FLOPs", "Mult-Adds")
+    header = ("Layer", "Type", "Input shape", "Output shape", "Kernel", "Params", "Param %", "Trainable", "Bytes",
+              "FLOPs", "Mult-Adds")
     lines = []
     for row in summary.rows:
         if not row.name or (max_depth is not None and row.depth > max_depth):
             continue
         indent = "  " * (row.depth - 1)
         lines.append((indent + row.name.rpartition(".")[2] if max_depth != 1 else row.name, row.type,
-                      row.shape_text, f"{row.params:,}", f"{row.trainable:,}", human_bytes(row.bytes),
+                      row.input_text, row.shape_text, row.kernel_text, f"{row.params:,}", row.percent_text or "-",
+                      f"{row.trainable:,}", human_bytes(row.bytes),
                       human_flops(row.flops) if row.flops else "-", human_count(row.flops // 2) if row.flops else "-"))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     widths = [min(w, 48) for w in widths]
 
     def fmt(cells) -> str:
-        left = [f"{c[:w]:<{w}}" for c, w in zip(cells[:3], widths[:3])]
-        right = [f"{c:>{w}}" for c, w in zip(cells[3:], widths[3:])]
+        left = [f"{c[:w]:<{w}}" for c, w in zip(cells[:LEFT_COLUMNS], widths[:LEFT_COLUMNS])]
+        right = [f"{c:>{w}}" for c, w in zip(cells[LEFT_COLUMNS:], widths[LEFT_COLUMNS:])]
         return "  ".join(left + right).rstrip()
 
     out = [fmt(header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
@@ -259,6 +323,26 @@ def format_table(summary: Summary, max_depth: int | None = None) -> str:
     out.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
     out.extend(totals_lines(summary))
     return "\n".join(out)
+
+
+#: The text table's left-aligned columns (names and shapes); the counts after them are right-aligned.
+LEFT_COLUMNS = 5
+
+
+def megabytes(n: int) -> str:
+    """Bytes in torchinfo's unit, MB (10⁶ bytes), and in MiB: "1.05 MB (1.0 MiB)"."""
+    return f"{n / 1e6:,.2f} MB ({human_bytes(n)})"
+
+
+def memory_lines(summary: Summary) -> list[str]:
+    """torchinfo's memory estimate: input, forward/backward pass, parameters and their total."""
+    s = summary
+    if s.forward_backward_bytes is None:
+        return ["Forward/backward pass size: unknown (TorchScript: no per-layer outputs)"]
+    return [f"Input size: {megabytes(s.input_bytes)}   Forward/backward pass size: "
+            f"{megabytes(s.forward_backward_bytes)}   Params size: {megabytes(s.param_bytes)}",
+            f"Estimated Total Size: {megabytes(s.estimated_total_bytes or 0)} (torchinfo's estimate: activations "
+            "and their gradients for layers with parameters, plus input and weights)"]
 
 
 def totals_lines(summary: Summary) -> list[str]:
@@ -272,6 +356,7 @@ def totals_lines(summary: Summary) -> list[str]:
         + (f"{s.total_flops:,} ({human_flops(s.total_flops)}) = {human_count(s.total_macs)} Mult-Adds (MACs)"
            if s.total_flops else "not counted")
         + (f" — not counted: {', '.join(s.uncounted)}" if s.uncounted else ""),
+        *memory_lines(s),
         *(f"Note: {n}" for n in s.notes),
     ]
 
@@ -303,8 +388,11 @@ def as_dict(summary: Summary) -> dict[str, Any]:
         "trainable_params": summary.trainable_params, "frozen_params": summary.frozen_params,
         "param_bytes": summary.param_bytes, "buffer_bytes": summary.buffer_bytes,
         "total_flops": summary.total_flops, "total_macs": summary.total_macs, "uncounted": summary.uncounted,
+        "input_bytes": summary.input_bytes, "forward_backward_bytes": summary.forward_backward_bytes,
+        "estimated_total_bytes": summary.estimated_total_bytes,
         "notes": summary.notes,
-        "layers": [{"name": r.name, "type": r.type, "depth": r.depth, "output_shape": r.output_shape,
-                    "params": r.params, "trainable": r.trainable, "bytes": r.bytes, "flops": r.flops,
-                    "calls": r.calls} for r in summary.rows],
+        "layers": [{"name": r.name, "type": r.type, "depth": r.depth, "input_shape": r.input_shape,
+                    "output_shape": r.output_shape, "kernel_size": r.kernel_size, "params": r.params,
+                    "param_percent": r.param_percent, "trainable": r.trainable, "bytes": r.bytes,
+                    "output_bytes": r.output_bytes, "flops": r.flops, "calls": r.calls} for r in summary.rows],
     }

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pyqtgraph as pg
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,7 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio_inspector.activations import COLORMAPS, Grid, as_maps, capture, colorize, grid
+from dlstudio_inspector import samples
+from dlstudio_inspector.activations import (
+    COLORMAPS,
+    Grid,
+    Histogram,
+    as_maps,
+    capture,
+    colorize,
+    dataset_batch,
+    grid,
+    layer_histogram,
+)
+from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.panels.qtimage import ImageView
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.summary import summarize
@@ -36,6 +52,31 @@ def _layers_in_order(model, x) -> list[tuple[str, str, bool, int]]:
 def _maps(model, x, layer: str, call: int) -> np.ndarray:
     outputs = capture(model, x, [layer], calls=call + 1)[layer]  # stops the forward pass there
     return as_maps(outputs[min(call, len(outputs) - 1)], batch=x.shape[0])
+
+
+def _histogram(studio, opened, x: torch.Tensor, layer: str, count: int, relu: bool,
+               cached: tuple[str, Any] | None) -> tuple[Histogram, str, tuple[str, Any] | None]:
+    """The layer's histogram over ``count`` samples of the model's dataset (loaded once, then cached); without a
+    dataset that loads, over the current input, and the text says so."""
+    bundle, note = cached, ""
+    if bundle is None:
+        found = samples.run_dataset(opened)
+        for dataset_id in samples.candidate_datasets(studio, opened):
+            params = found[1] if found and found[0] == dataset_id else {}
+            try:
+                bundle = (dataset_id, samples.load_dataset(studio, dataset_id, params))
+                break
+            except InspectorError as exc:
+                note = str(exc)
+    if bundle is not None:
+        try:
+            batch = dataset_batch(bundle[1], count, tuple(opened.data.input_shape) or None)
+            source = f"{batch.shape[0]} samples of {bundle[0]}"
+            return layer_histogram(opened.model, batch, layer, relu=relu), source, bundle
+        except InspectorError as exc:
+            note = str(exc)
+    source = "the current input only (no dataset fits this model" + (f": {note})" if note else ")")
+    return layer_histogram(opened.model, x, layer, relu=relu), source, None
 
 
 class ActivationsView(QWidget):
@@ -67,8 +108,34 @@ class ActivationsView(QWidget):
         for w in (QLabel("Layer"), self.layer_combo, self.prev_button, self.next_button, self.leaves_box,
                   self.relu_box, self.cmap_combo, self.scale_combo, self.page_spin, self.per_page):
             bar.addWidget(w)
+        self.hist_box = QCheckBox("Histogram over")
+        self.hist_box.setToolTip("The distribution of the layer's activations over a batch of dataset samples, "
+                                 "with the share of exact zeros (ReLUs switched off)")
+        self.count_spin = QSpinBox(minimum=1, maximum=2048, value=64, singleStep=32)
+        self.count_spin.setSuffix(" samples")
         bar.addStretch(1)
+        # The histogram's controls on a second row: one row of every control would not fit a 1280-px screen.
+        hist_bar = QHBoxLayout()
+        for w in (self.hist_box, self.count_spin):
+            hist_bar.addWidget(w)
+        hist_bar.addStretch(1)
         self.info = QLabel()
+        self.hist_info = QLabel()
+        self.hist_info.setWordWrap(True)
+        self.hist_plot = pg.PlotWidget(title="Activation histogram")
+        self.hist_plot.setLabel("bottom", "activation")
+        self.hist_plot.setLabel("left", "count")
+        self.hist_bars = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(76, 120, 168, 160),
+                                         pen=pg.mkPen("#4c78a8"))
+        self.hist_plot.addItem(self.hist_bars)
+        self.hist_panel = QWidget()
+        hist_box = QVBoxLayout(self.hist_panel)
+        hist_box.setContentsMargins(0, 0, 0, 0)
+        hist_box.addWidget(self.hist_info)
+        hist_box.addWidget(self.hist_plot, 1)
+        self.hist_panel.setVisible(False)
+        self.histogram: Histogram | None = None
+        self._bundle: tuple[str, Any] | None = None
         self.image = ImageView()
         self.image.cell_at = self._cell_text
         self.stats = QTableWidget(0, len(STAT_COLUMNS))
@@ -87,8 +154,13 @@ class ActivationsView(QWidget):
         split.setSizes([900, 340])
         box = QVBoxLayout(self)
         box.addLayout(bar)
+        box.addLayout(hist_bar)
         box.addWidget(self.info)
-        box.addWidget(split, 1)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(split)
+        vertical.addWidget(self.hist_panel)
+        vertical.setSizes([600, 300])
+        box.addWidget(vertical, 1)
         self._layers: list[tuple[str, str, bool, int]] = []
         self._stale = True
         self._layers_stale = True
@@ -101,6 +173,9 @@ class ActivationsView(QWidget):
                        self.per_page.currentIndexChanged):
             signal.connect(lambda *_: self.render())
         self.page_spin.valueChanged.connect(lambda _v: self.render())
+        self.hist_box.toggled.connect(self._histogram_toggled)
+        self.count_spin.editingFinished.connect(self.compute_histogram)
+        self.relu_box.toggled.connect(lambda _c: self.compute_histogram())
         self.image.clicked.connect(self._clicked)
         session.model_changed.connect(self._model_changed)
         session.input_changed.connect(self.compute)
@@ -110,6 +185,7 @@ class ActivationsView(QWidget):
         self._layers_stale = True
         self._wanted = ""
         self.maps = None
+        self._bundle = None
 
     def load_layers(self) -> None:
         self._layers_stale = False
@@ -180,6 +256,32 @@ class ActivationsView(QWidget):
         self.info.setText(f"Running the model up to {layer}…")
         self.session.submit("activations", _maps, opened.model, x, layer, 0,
                             on_result=lambda r, _l=layer: self._got_maps(_l, r), on_error=self.info.setText)
+        self.compute_histogram()
+
+    def _histogram_toggled(self, on: bool) -> None:
+        self.hist_panel.setVisible(on)
+        self.compute_histogram()
+
+    def compute_histogram(self) -> None:
+        opened, x, layer = self.session.opened, self.session.x, self.layer_combo.currentData()
+        if not self.hist_box.isChecked() or opened is None or x is None or not layer or opened.is_scripted:
+            return
+        self.hist_info.setText(f"Running {self.count_spin.value()} samples up to {layer}…")
+        self.session.submit("activation-histogram", _histogram, self.session.studio, opened, x, layer,
+                            self.count_spin.value(), self.relu_box.isChecked(), self._bundle,
+                            on_result=lambda r, _l=layer: self._got_histogram(_l, *r),
+                            on_error=self.hist_info.setText)
+
+    def _got_histogram(self, layer: str, hist: Histogram, source: str, bundle: tuple[str, Any] | None) -> None:
+        self.histogram = hist
+        if bundle is not None:
+            self._bundle = bundle
+        self.hist_bars.setData(hist.edges, hist.counts.astype(float))
+        after = " after ReLU" if self.relu_box.isChecked() else ""
+        self.hist_info.setText(
+            f"{layer}{after} over {source}: {hist.values:,} values from {hist.min:.4g} to {hist.max:.4g}, "
+            f"mean {hist.mean:.4g}, std {hist.std:.4g}. Exactly zero: {hist.zeros:.1%} of the values; "
+            f"{hist.dead} of {hist.channels} channel(s) are zero for every sample (dead on this batch).")
 
     def _got_maps(self, layer: str, maps: np.ndarray) -> None:
         self.maps = maps

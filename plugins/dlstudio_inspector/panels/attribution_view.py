@@ -1,4 +1,6 @@
-"""Attribution: Grad-CAM, Guided Grad-CAM, Integrated Gradients, SmoothGrad, Occlusion or saliency (Captum)."""
+"""Attribution: Grad-CAM, Guided Grad-CAM, Integrated Gradients, SmoothGrad, Occlusion or saliency (Captum) for
+image models; for token models, Integrated Gradients at the embedding layer, shown as the text with each token
+shaded by its contribution (green for the class, red against)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,24 @@ import numpy as np
 import torch
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dlstudio_inspector.activations import colorize
 from dlstudio_inspector.attribution import BASELINE_METHODS, LAYER_METHODS, METHODS, Attribution, attribute, overlay
 from dlstudio_inspector.inputs import image_to_tensor, takes_tokens, tensor_to_image
 from dlstudio_inspector.panels.qtimage import ImageView
 from dlstudio_inspector.panels.session import Session
+from dlstudio_inspector.token_attribution import TokenAttribution, attribute_tokens, shaded_html
 
 
 def _predictions(model, x, classes: tuple[str, ...], k: int = 5) -> str:
@@ -45,11 +58,17 @@ def _attribute(model, x, method: str, layer: str | None, target: int | None, dat
     return att, _predictions(model, x, classes)
 
 
+def _attribute_tokens(model, x, target: int | None, data) -> tuple[TokenAttribution, str]:
+    att = attribute_tokens(model, x, target, data)
+    return att, _predictions(model, x[:1], data.classes)
+
+
 class AttributionView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.result: Attribution | None = None
+        self.token_result: TokenAttribution | None = None
         self._stale = True
         self.method_combo = QComboBox()
         for method, label in METHODS.items():
@@ -74,7 +93,12 @@ class AttributionView(QWidget):
         box = QVBoxLayout(self)
         box.addLayout(bar)
         box.addWidget(self.info)
-        box.addWidget(split, 1)
+        #: The text with each token shaded by its Integrated Gradients score (token models).
+        self.text_view = QTextBrowser()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(split)
+        self.stack.addWidget(self.text_view)
+        box.addWidget(self.stack, 1)
         self.method_combo.currentIndexChanged.connect(lambda _i: self._method_changed())
         self.class_combo.activated.connect(lambda _i: self.compute())
         self.layer_combo.activated.connect(lambda _i: self.compute())
@@ -108,9 +132,13 @@ class AttributionView(QWidget):
         opened, x = self.session.opened, self.session.x
         if self._stale or opened is None or x is None:
             return
-        if opened.is_scripted or takes_tokens(opened.model, opened.data) or x.dim() != 4:
-            self.info.setText("Attribution works on image models opened from a checkpoint or an "
-                              "architecture (not token models or TorchScript files).")
+        if not opened.is_scripted and takes_tokens(opened.model, opened.data):
+            self._compute_tokens(opened, x)
+            return
+        self.stack.setCurrentIndex(0)
+        if opened.is_scripted or x.dim() != 4:
+            self.info.setText("Attribution works on models opened from a checkpoint or an architecture (not "
+                              "TorchScript files), on image batches (N, C, H, W) or token ids.")
             self.input_view.set_image(None)
             self.heat_view.set_image(None)
             return
@@ -119,6 +147,30 @@ class AttributionView(QWidget):
         self.session.submit("attribution", _attribute, opened.model, x, self.method_combo.currentData(),
                             self.layer_combo.currentData(), target, opened.data,
                             on_result=self._done, on_error=self.info.setText)
+
+    def _compute_tokens(self, opened, x: torch.Tensor) -> None:
+        self.stack.setCurrentIndex(1)
+        self.token_result = None
+        self.text_view.clear()
+        target = self.class_combo.currentData()
+        self.info.setText("Computing…")
+        self.session.submit("attribution", _attribute_tokens, opened.model, x, target, opened.data,
+                            on_result=self._tokens_done, on_error=self.info.setText)
+
+    def _tokens_done(self, result: tuple[TokenAttribution, str]) -> None:
+        self.token_result, predictions = result
+        att = self.token_result
+        classes = self.session.opened.data.classes if self.session.opened is not None else ()
+        name = classes[att.target] if att.target < len(classes) else str(att.target)
+        method = self.method_combo.currentData()
+        note = ("" if method == "integrated-gradients" else f"({METHODS.get(method, method)} needs float pixels; "
+                "token ids have no gradient, so a token model gets Integrated Gradients at its embedding.) ")
+        text = note + (f"Integrated Gradients at embedding {att.layer!r} for class {att.target} ({name}): score "
+                f"{att.score:.3g}, all-padding baseline {att.baseline_score:.3g}; the token scores sum to "
+                f"{float(att.scores.sum()):.3g} (convergence delta {att.delta:.2g}). Green: for the class, red: "
+                f"against. {predictions}")
+        self.info.setText(f"<b>Empty map:</b> {att.empty}<br>{text}" if att.empty else text)
+        self.text_view.setHtml(f"<p style='font-size:15pt; line-height:160%'>{shaded_html(att)}</p>")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -51,17 +52,33 @@ class FeatVisView(QWidget):
         self.lr_spin.setPrefix("lr ")
         self.size_spin = QSpinBox(minimum=16, maximum=512, value=128, singleStep=16)
         self.size_spin.setSuffix(" px")
-        self.decay_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.001, decimals=4)
-        self.decay_spin.setValue(0.001)
+        self.fourier_box = QCheckBox("Fourier")
+        self.fourier_box.setChecked(True)
+        self.fourier_box.setToolTip("Optimise the image's 1/f-scaled spectrum with decorrelated colours (readable "
+                                    "shapes) instead of its raw pixels (high-frequency noise)")
+        self.transforms_box = QCheckBox("Transforms")
+        self.transforms_box.setChecked(True)
+        self.transforms_box.setToolTip("Random jitter, scale and rotation every step: keeps only robust features")
+        self.tv_spin = QDoubleSpinBox(minimum=0.0, maximum=10.0, singleStep=0.05, decimals=3)
+        self.tv_spin.setPrefix("TV ")
+        self.tv_spin.setToolTip("Total-variation penalty: smoother images")
+        self.decay_spin = QDoubleSpinBox(minimum=0.0, maximum=10.0, singleStep=0.01, decimals=4)
         self.decay_spin.setPrefix("L2 ")
+        self.decay_spin.setToolTip("L2 penalty pulling pixels towards grey")
         self.start_button = QPushButton("Start")
         bar = QHBoxLayout()
         for w in (QLabel("Layer"), self.layer_combo, self.channel_spin, self.steps_spin, self.lr_spin,
-                  self.size_spin, self.decay_spin, self.start_button):
+                  self.size_spin, self.start_button):
             bar.addWidget(w)
         bar.addStretch(1)
-        self.info = QLabel("Optimises an input image so that the chosen channel's mean activation grows, with "
-                           "jitter, L2 decay and a light blur as regularisation.")
+        # The regularisers on a second row, so that the page fits a 1280-px screen.
+        regularisers = QHBoxLayout()
+        for w in (self.fourier_box, self.transforms_box, self.tv_spin, self.decay_spin):
+            regularisers.addWidget(w)
+        regularisers.addStretch(1)
+        self.info = QLabel("Optimises an input image so that the chosen channel's mean activation grows (Olah et "
+                           "al. 2017): Fourier-space image, random jitter, scale and rotation. For a class, choose "
+                           "the last Linear layer and the class's index as the channel.")
         self.info.setWordWrap(True)
         self.image = ImageView()
         self.curve = pg.PlotWidget(title="Mean activation of the channel")
@@ -75,6 +92,7 @@ class FeatVisView(QWidget):
         split.setSizes([700, 500])
         box = QVBoxLayout(self)
         box.addLayout(bar)
+        box.addLayout(regularisers)
         box.addWidget(self.info)
         box.addWidget(split, 1)
         self.start_button.clicked.connect(self.toggle)
@@ -96,8 +114,8 @@ class FeatVisView(QWidget):
         if opened.data.input_shape:
             self.size_spin.setValue(min(int(opened.data.input_shape[-1]), 224))
         for name, module in opened.model.named_modules():
-            if isinstance(module, torch.nn.modules.conv._ConvNd) or (name and name.count(".") <= 1
-                                                                      and any(module.children())):
+            if isinstance(module, (torch.nn.modules.conv._ConvNd, torch.nn.Linear)) \
+                    or (name and name.count(".") <= 1 and any(module.children())):
                 self.layer_combo.addItem(f"{name}  ({type(module).__name__})", name)
 
     def toggle(self) -> None:
@@ -117,7 +135,10 @@ class FeatVisView(QWidget):
         # A partial of the generator function is still seen as one: frames arrive through on_progress.
         work = functools.partial(maximise, model, layer, self.channel_spin.value(), data=opened.data, steps=steps,
                                  lr=self.lr_spin.value(), size=self.size_spin.value(), decay=self.decay_spin.value(),
-                                 every=max(1, steps // 64))
+                                 tv=self.tv_spin.value(), fourier=self.fourier_box.isChecked(),
+                                 decorrelate=self.fourier_box.isChecked(), every=max(1, steps // 64),
+                                 **({} if self.transforms_box.isChecked() else {"jitter": 0, "scale": 0.0,
+                                                                                 "degrees": 0.0}))
         self.job = self.session.context.run_in_background(work, on_progress=self.show_frame, on_result=self._ended,
                                                           on_error=self._failed)
         self.job.done.connect(self._job_done)

@@ -6,9 +6,25 @@ block to collapse that block.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QWheelEvent,
+)
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
@@ -18,6 +34,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -147,6 +166,33 @@ class GraphCanvas(QGraphicsView):
         return any(lo - NODE_W < x < hi + NODE_W
                    for y, xs in rows.items() if src.pos().y() < y < dst.pos().y() for x in xs)
 
+    def export(self, path: str | Path) -> Path:
+        """Write the whole drawing to ``path``: SVG (vector, node names as text) for ``.svg``, else PNG."""
+        path = Path(path)
+        if not self.items_by_id:
+            raise ValueError("there is no graph to export yet")
+        rect = self.scene().itemsBoundingRect().adjusted(-20, -20, 20, 20)
+        if path.suffix.lower() == ".svg":
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(QSize(int(rect.width()), int(rect.height())))
+            generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+            generator.setTitle(path.stem)
+            painter = QPainter(generator)
+        else:
+            if path.suffix.lower() != ".png":
+                path = path.with_suffix(".png")
+            scale = min(2.0, 16000 / max(rect.width(), rect.height()))  # stay under image size limits
+            image = QImage(int(rect.width() * scale), int(rect.height() * scale), QImage.Format.Format_ARGB32)
+            image.fill(QColor("#ffffff"))
+            painter = QPainter(image)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.scene().render(painter, QRectF(), rect)
+        painter.end()
+        if path.suffix.lower() == ".png" and not image.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
     def fit(self) -> None:
         rect = self.scene().itemsBoundingRect()
         if rect.isEmpty():
@@ -203,14 +249,29 @@ class GraphView(QWidget):
         self.collapse_button = QPushButton("Collapse blocks")
         self.expand_button = QPushButton("Expand all")
         self.fit_button = QPushButton("Fit")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the drawing as PNG or SVG")
         self.canvas = GraphCanvas()
+        #: TorchScript models: every operation of the inlined forward graph with the values it reads and writes.
+        self.ops = QTableWidget(0, 4)
+        self.ops.setHorizontalHeaderLabels(["#", "Operation", "Inputs", "Outputs"])
+        self.ops.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.ops.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.ops.verticalHeader().setVisible(False)
+        self.ops.horizontalHeader().setStretchLastSection(True)
+        self.ops.hide()
         bar = QHBoxLayout()
         bar.addWidget(self.message, 1)
-        for b in (self.collapse_button, self.expand_button, self.fit_button):
+        for b in (self.collapse_button, self.expand_button, self.fit_button, self.export_button):
             bar.addWidget(b)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.canvas)
+        split.addWidget(self.ops)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         box = QVBoxLayout(self)
         box.addLayout(bar)
-        box.addWidget(self.canvas, 1)
+        box.addWidget(split, 1)
         hint = QLabel("Click a node to find its layer in the Layers tab · double-click a block to expand it, "
                       "a node inside one to collapse it · Ctrl+wheel zooms")
         hint.setStyleSheet("color: #777")
@@ -218,6 +279,7 @@ class GraphView(QWidget):
         self.collapse_button.clicked.connect(self._collapse_default)
         self.expand_button.clicked.connect(lambda: self._set_collapsed(set()))
         self.fit_button.clicked.connect(self.canvas.fit)
+        self.export_button.clicked.connect(self._ask_export)
         self.canvas.node_clicked.connect(lambda m: self.layer_clicked.emit(m))
         self.canvas.node_double_clicked.connect(self._toggle)
         session.input_changed.connect(self.compute)
@@ -239,6 +301,7 @@ class GraphView(QWidget):
     def show_graph(self, graph: Graph) -> None:
         self.graph = graph
         self.collapsed = default_collapsed(graph)
+        self._fill_ops(graph)
         self._redraw()
         self.canvas.fit()
 
@@ -284,6 +347,36 @@ class GraphView(QWidget):
         match = next((i for i in self.canvas.items_by_id.values() if i.node.module == layer), None)
         if match is not None:
             self.canvas.centerOn(match)
+
+    def _fill_ops(self, graph: Graph) -> None:
+        self.ops.setRowCount(len(graph.ops))
+        for row, op in enumerate(graph.ops):
+            cells = (row, op.kind + (f"  ({op.scope})" if op.scope else ""), ", ".join(op.inputs),
+                     ", ".join(op.outputs))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setToolTip(str(text))
+                self.ops.setItem(row, column, item)
+        self.ops.resizeColumnsToContents()
+        self.ops.setVisible(bool(graph.ops))
+
+    def export_image(self, path: str | Path) -> Path:
+        """Save the drawn graph as SVG or PNG (by the suffix); returns the path written."""
+        return self.canvas.export(path)
+
+    def _ask_export(self) -> None:
+        if self.graph is None:
+            self.message.setText("Nothing to export yet: open a model first")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export graph", "graph.svg", "SVG (*.svg);;PNG (*.png)")
+        if not path:
+            return
+        try:
+            written = self.export_image(path)
+        except (OSError, ValueError) as exc:
+            self.message.setText(f"Export failed: {exc}")
+            return
+        self.session.status.emit(f"graph saved to {written}")
 
     def scene_rect(self) -> QRectF:
         return self.canvas.scene().itemsBoundingRect()

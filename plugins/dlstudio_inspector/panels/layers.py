@@ -1,4 +1,5 @@
-"""Layer tree: the module hierarchy with type, output shape, parameters, bytes and FLOPs; searchable."""
+"""Layer tree: the module hierarchy with type, input and output shape, kernel size, parameters (and their share),
+bytes and FLOPs; searchable. The totals below it include torchinfo's memory estimate."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from dlstudio_inspector.common import human_bytes, human_count, human_flops
 from dlstudio_inspector.panels.session import Session
 from dlstudio_inspector.summary import Summary, search, summarize, totals_lines
 
-COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Trainable", "Frozen", "Bytes", "FLOPs", "Mult-Adds")
+COLUMNS = ("Layer", "Type", "Input shape", "Output shape", "Kernel", "Parameters", "Param %", "Trainable", "Frozen",
+           "Bytes", "FLOPs", "Mult-Adds")
+#: The first column of counts (right-aligned from here on).
+FIRST_COUNT = COLUMNS.index("Parameters")
 
 
 class LayersView(QWidget):
@@ -81,13 +85,14 @@ class LayersView(QWidget):
         for row in summary.rows:
             label = row.name.rpartition(".")[2] if row.name else "(model)"
             item = QTreeWidgetItem([
-                label, row.type, row.shape_text, f"{row.params:,}", f"{row.trainable:,}",
+                label, row.type, row.input_text, row.shape_text, row.kernel_text, f"{row.params:,}",
+                row.percent_text, f"{row.trainable:,}",
                 f"{row.frozen:,}" if row.frozen else "", human_bytes(row.bytes),
                 human_flops(row.flops) if row.flops else "", human_count(row.flops // 2) if row.flops else "",
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, row.name)
             item.setToolTip(0, row.name or "the whole model")
-            for col in range(3, len(COLUMNS)):
+            for col in range(FIRST_COUNT, len(COLUMNS)):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if not row.leaf:
                 item.setFont(0, bold)
@@ -95,7 +100,7 @@ class LayersView(QWidget):
                 for col in range(len(COLUMNS)):
                     item.setForeground(col, grey)
             if row.calls == 0 and row.name:
-                item.setToolTip(2, "not called by the forward pass")
+                item.setToolTip(COLUMNS.index("Output shape"), "not called by the forward pass")
             parent = self._items.get(row.parent) if row.parent is not None else None
             if parent is None:
                 self.tree.addTopLevelItem(item)

@@ -19,11 +19,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from dlstudio_inspector.graph import from_onnx
 from dlstudio_inspector.onnx_model import OnnxGraph, OnnxNode, RunCheck, format_attributes, load_onnx, run_check, totals
+from dlstudio_inspector.panels.graph_view import GraphCanvas
 from dlstudio_inspector.panels.session import Session
 
 NODE_COLUMNS = ("#", "Op", "Name", "Inputs", "Outputs", "Attributes")
@@ -90,8 +93,13 @@ class OnnxView(QWidget):
                                 (self.attributes, 1), (QLabel("Weights (initializers it reads)"), 0),
                                 (self.weights, 1)):
             panel.addWidget(widget, stretch)
+        #: The graph drawn top to bottom (boxes per node, edges by tensor); a click selects the node's row.
+        self.canvas = GraphCanvas()
+        self.views = QTabWidget()
+        self.views.addTab(self.nodes, "Table")
+        self.views.addTab(self.canvas, "Graph")
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.nodes)
+        split.addWidget(self.views)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -102,6 +110,7 @@ class OnnxView(QWidget):
         box.addWidget(split, 1)
         self.search.textChanged.connect(self.apply_search)
         self.nodes.itemSelectionChanged.connect(self._selection_changed)
+        self.canvas.node_clicked.connect(self._canvas_clicked)
 
     # -- opening ---------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> None:
@@ -137,6 +146,8 @@ class OnnxView(QWidget):
         self.nodes.resizeColumnsToContents()
         for column in range(self.nodes.columnCount() - 1):  # long tensor lists must not push Outputs off screen
             self.nodes.setColumnWidth(column, min(self.nodes.columnWidth(column), MAX_COLUMN_WIDTH))
+        self.canvas.draw(from_onnx(graph))
+        self.canvas.fit()
         self.apply_search(self.search.text())
         self.show_node(None)
 
@@ -160,12 +171,19 @@ class OnnxView(QWidget):
         assert self.graph is not None
         self.nodes.selectRow(self.graph.node(label).index)
 
+    def _canvas_clicked(self, label: str) -> None:
+        if self.graph is not None and label:
+            self.select_node(label)
+
     def _selection_changed(self) -> None:
         rows = self.nodes.selectionModel().selectedRows()
         if self.graph is None or not rows:
             self.show_node(None)
             return
-        self.show_node(self.graph.nodes[rows[0].row()])
+        node = self.graph.nodes[rows[0].row()]
+        for item in self.canvas.items_by_id.values():  # the drawing follows the table
+            item.setSelected(item.node.id == f"n{node.index}")
+        self.show_node(node)
 
     def show_node(self, node: OnnxNode | None) -> None:
         self.attributes.setRowCount(0)
