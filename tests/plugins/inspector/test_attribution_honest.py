@@ -6,31 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-import dlstudio_images.plugin as images_plugin
-from dlstudio_images.evaluate import evaluate_checkpoint
 from dlstudio_inspector.attribution import attribute
-from tests.plugins.images.factory import best_checkpoint, train
+from tests.plugins.inspector.trained_digits import train_digits
 
-DIGITS = {"model": {"id": "images.mnist_net", "params": {"dropout": 0.1}},
-          "data": {"id": "images.digits", "params": {"size": 28}},
-          "train": {"epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 0.01}}
 N_DIGITS = 50
 
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """A digits CNN trained through the real runner, and ~50 validation digits it classifies correctly."""
-    from dlstudio.plugins import module_candidate
-    from dlstudio.studio import Studio
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        studio = Studio.open(tmp_path_factory.mktemp("home"), [module_candidate("images", images_plugin)])
-        run_id, _ended = train(studio, DIGITS)
-        result = evaluate_checkpoint(studio, best_checkpoint(studio, run_id))
-    finally:
-        torch.set_num_threads(threads)
+    result = train_digits(tmp_path_factory.mktemp("home"))
     model = result.model.eval()
     mean, std = result.extra["mean"][0], result.extra["std"][0]
     black = (0.0 - mean) / std

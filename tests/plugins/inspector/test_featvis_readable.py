@@ -6,31 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-import dlstudio_images.plugin as images_plugin
 from dlstudio.contract import DataInfo
-from dlstudio_images.evaluate import evaluate_checkpoint
 from dlstudio_inspector.featvis import run_to_end
-from tests.plugins.images.factory import best_checkpoint, train
-
-DIGITS = {"model": {"id": "images.mnist_net", "params": {"dropout": 0.1}},
-          "data": {"id": "images.digits", "params": {"size": 28}},
-          "train": {"epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 0.01}}
+from tests.plugins.inspector.trained_digits import train_digits
 
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """A digits CNN trained through the real runner, with the data description it was trained on."""
-    from dlstudio.plugins import module_candidate
-    from dlstudio.studio import Studio
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        studio = Studio.open(tmp_path_factory.mktemp("home"), [module_candidate("images", images_plugin)])
-        run_id, _ended = train(studio, DIGITS)
-        result = evaluate_checkpoint(studio, best_checkpoint(studio, run_id))
-    finally:
-        torch.set_num_threads(threads)
+    result = train_digits(tmp_path_factory.mktemp("home"))
     model = result.model.eval()
     return model, result
 
