@@ -136,9 +136,12 @@ class Side:
     Both sides stay up and take turns run by run, so each pair of runs compared saw the same machine.
     """
 
-    def __init__(self, which: str, home: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, f"--{which}-side", str(home)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __init__(self, which: str, home: Path, display: list[str] = ()) -> None:
+        """``display``: a command prefix that gives the process a display, e.g. ``xvfb-run`` (an X server
+        shows costs that offscreen rendering hides); the process then uses Qt's X11 platform."""
+        env = {**os.environ, "QT_QPA_PLATFORM": "xcb"} if display else None
+        self.proc = subprocess.Popen([*display, sys.executable, __file__, f"--{which}-side", str(home)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def run(self, epochs: int, how: str = "") -> dict:
         self.proc.stdin.write(f"{epochs} {how}\n")
@@ -232,7 +235,7 @@ def gui_side(home: Path) -> None:
     window.close()
 
 
-def bench_gui_vs_headless(epochs: int = 1) -> dict:
+def bench_gui_vs_headless(epochs: int = 1, display: list[str] = ()) -> dict:
     """Train seconds (the sum of epoch times the store records) of the same spec from the window and
     headless, taking turns run by run; lateness pooled over the window's runs.
 
@@ -244,7 +247,7 @@ def bench_gui_vs_headless(epochs: int = 1) -> dict:
     home = Path(tempfile.mkdtemp(prefix="dlstudio-bench-"))
     within, across, lateness = [], [], []
     for _ in range(PROCESS_PAIRS):
-        headless, gui = Side("headless", home), Side("gui", home)
+        headless, gui = Side("headless", home), Side("gui", home, display)
         try:
             headless.run(1), gui.run(1), gui.run(1, "thread")  # warm-up
             sides = {"headless": (headless, ""), "window": (gui, ""), "thread": (gui, "thread")}

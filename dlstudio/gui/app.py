@@ -1,8 +1,9 @@
 """``dlstudio`` (no arguments): open the window.
 
-Start-up is two steps so the window appears before PyTorch has finished importing: first the bare
-window (Qt only), then, from the event loop, torch + ``torch._dynamo`` (on the main thread: imported by
-the first optimizer in a worker it would hold the GIL and freeze the UI) and the plugins.
+Start-up is two steps so the window appears, and responds, before PyTorch has finished importing: first
+the bare window (Qt only), then torch, torchvision, scikit-learn and the plugins load in a background
+thread (``startup.StartupLoader``; why a thread alone is not enough is said there) while the window shows
+what is loading. Once they are, the GUI thread attaches the plugins' panels, one per event-loop turn.
 
 However it is asked to quit (the window, SIGTERM, SIGINT, a session manager), a run in progress stops at its
 next batch, keeps its checkpoint and stays resumable, and the process ends only once the run's thread has.
@@ -32,22 +33,73 @@ def warm_up_torch() -> None:
 
 def configure_application(app: QApplication) -> None:
     """Process-wide settings the window needs, made on the GUI thread before any worker thread starts."""
-    from dlstudio.gui.gc_policy import collect_on_gui_thread
+    from dlstudio.gui.gc_policy import stop_automatic_collection
 
     app.setApplicationName("dlstudio")
     app.setOrganizationName("dlstudio")
+    stop_automatic_collection()
+
+
+def open_studio(home):
+    """The run store and the plugins (called on the loading thread: no Qt here)."""
+    from dlstudio.studio import Studio
+
+    studio = Studio.open(home)
+    studio.store  # noqa: B018 - opened here, not on the GUI thread (an SQLite file to create or check)
+    return studio
+
+
+def studio_loaded(window, studio) -> None:
+    """On the GUI thread, once everything has loaded: the window gets its panels (built one per event-loop
+    turn), and the garbage collection policy starts over a frozen start-up."""
+    from dlstudio.gui.gc_policy import collect_on_gui_thread, freeze_loaded_objects
+    from dlstudio.gui.torch_threads import keep_gui_thread_serial
+
+    keep_gui_thread_serial()
+    window.attach_studio(studio, build_panels_later=True)
+    freeze_loaded_objects()
     collect_on_gui_thread()
 
 
 def load_studio(window) -> None:
-    from dlstudio.gui.gc_policy import freeze_startup_objects
+    """Both steps at once, on the GUI thread (tests and scripts that want a loaded window right away)."""
+    from dlstudio.gui.gc_policy import collect_on_gui_thread, freeze_startup_objects
     from dlstudio.gui.torch_threads import keep_gui_thread_serial
-    from dlstudio.studio import Studio
 
     warm_up_torch()
     keep_gui_thread_serial()
-    window.attach_studio(Studio.open(window.home))
+    window.attach_studio(open_studio(window.home))
     freeze_startup_objects()
+    collect_on_gui_thread()
+
+
+def load_in_background(window, on_done=None):
+    """Show the window's loading page and load everything in a background thread (see the module's docstring);
+    ``on_done()`` runs on the GUI thread once the panels are attached. Returns the loader."""
+    from dlstudio.gui.startup import LoadingPage, StartupLoader
+
+    page = LoadingPage()
+    window.pages.insertWidget(0, page)
+    window.pages.setCurrentWidget(page)
+    loader = StartupLoader(lambda: open_studio(window.home), window)
+    loader.progress.connect(page.show_progress)
+
+    def loaded(studio) -> None:
+        page.show_progress("Building the panels…", 1, 1)
+        studio_loaded(window, studio)
+        window.pages.removeWidget(page)
+        page.deleteLater()
+        if on_done is not None:
+            on_done()
+
+    def failed(message: str, details: str) -> None:
+        page.show_progress("dlstudio could not load its plugins (see the message)", 0, 1)
+        window.show_error("dlstudio could not load its plugins", message, details)
+
+    loader.loaded.connect(loaded)
+    loader.failed.connect(failed)
+    loader.start()
+    return loader
 
 
 #: How often Python gets control back from Qt's event loop, so that a signal's handler runs promptly.
@@ -71,12 +123,18 @@ def quit_on_signals(app: QApplication, window) -> None:
     poll.start(SIGNAL_POLL_MS)
 
 
-def run_event_loop(app: QApplication, window) -> int:
+def run_event_loop(app: QApplication, window, loader=None) -> int:
     """``app.exec()``, ended cleanly however the application is asked to quit: by the window, a signal, or a
     session manager that ends the event loop without closing the window (then ``aboutToQuit`` stops the run)."""
     quit_on_signals(app, window)
     app.aboutToQuit.connect(window.stop_work)
     code = app.exec()
+    if loader is not None and loader.is_loading():
+        # Closed while the libraries were still loading: the loading thread cannot be stopped, and an
+        # interpreter shutting down under an import can abort; nothing is open yet that needs closing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if window.is_running():
         # The run's thread would not stop: Python must not tear down objects it still uses (a crash, or a
         # process left burning CPU). The store shows a run whose process is gone as interrupted.
@@ -109,25 +167,27 @@ def main(argv: Sequence[str] = ()) -> int:
     window = MainWindow(gui_settings(home))
     window.home = home
     window.show()
+    probe = None
     if args.report_startup:
+        from dlstudio.gui.lateness import StartupProbe
+
+        probe = StartupProbe(window)
         print(f"window-shown {time.perf_counter() - started:.3f}", flush=True)
 
-    def second_step() -> None:
-        app.processEvents()  # paint the window before the long import
-        try:
-            load_studio(window)
-        except Exception as exc:  # a broken install: say so instead of dying silently
-            import traceback
-
-            window.show_error("dlstudio could not load its plugins", str(exc), traceback.format_exc())
-            return
+    def done() -> None:
         if args.report_startup:
             print(f"plugins-loaded {time.perf_counter() - started:.3f}", flush=True)
+        if probe is not None:
+            probe.report_after(QUIT_AFTER_LOAD_MS if args.quit_after_load else 0)
         if args.quit_after_load:
-            QTimer.singleShot(0, window.close)
+            QTimer.singleShot(QUIT_AFTER_LOAD_MS, window.close)
 
-    QTimer.singleShot(0, second_step)
-    return run_event_loop(app, window)
+    loader = load_in_background(window, done)
+    return run_event_loop(app, window, loader)
+
+
+#: With --quit-after-load, how long the loaded window stays up (its first second is part of start-up).
+QUIT_AFTER_LOAD_MS = 1000
 
 
 if __name__ == "__main__":

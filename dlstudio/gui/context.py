@@ -93,6 +93,9 @@ class StudioContext(QObject):
 
     def post(self, topic: str, payload: dict[str, Any]) -> None:
         """Publish on the cross-plugin bus; any panel may listen to :attr:`message_posted`."""
+        build_all = getattr(self._host, "build_all_panels", None)
+        if callable(build_all):  # a window still building its panels at start-up: none may miss a message
+            build_all()
         self.message_posted.emit(topic, dict(payload))
 
     def plugin_state(self, plugin: str) -> dict[str, Any]:

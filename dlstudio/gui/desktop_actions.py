@@ -34,7 +34,7 @@ class DesktopActions:
     def show_evaluate_page(self) -> None:
         """Ctrl+E: the Evaluate page of the current family, else the first one of any family."""
         evaluate = [p for p in self.studio.registry.panels
-                    if p.title.lower().startswith("evaluat") and p.id in self.panels] if self.studio else []
+                    if p.title.lower().startswith("evaluat") and p.id in self._panel_pages] if self.studio else []
         if not evaluate:
             self.notify("no loaded plugin has an Evaluate page", "warning")
             return
@@ -60,6 +60,7 @@ class DesktopActions:
 
         from dlstudio.gui.runs_view import MODEL_OPEN_TOPIC, clone_problem, model_opener_listening
 
+        self.build_all_panels()
         file = Path(path)
         if not file.is_file():
             self.show_error("Cannot open", f"{path} does not exist or is not a file")

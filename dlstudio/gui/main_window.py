@@ -4,9 +4,9 @@ in the toolbar, the run dock at the bottom and the Runs view. It is the panels' 
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -56,6 +56,8 @@ class MainWindow(DesktopActions, QMainWindow):
         self.panels: dict[str, QWidget] = {}
         #: The tab page (a scroll area) that holds each panel.
         self._panel_pages: dict[str, QScrollArea] = {}
+        #: Panels whose pages exist but are not built yet (start-up builds one per event-loop turn).
+        self._unbuilt: dict[str, Any] = {}
         self.family_pages: dict[str, QTabWidget] = {}
         self.errors: list[tuple[str, str]] = []  # (title, message) of every error shown, newest last
         self._dialogs: list[QWidget] = []
@@ -149,8 +151,11 @@ class MainWindow(DesktopActions, QMainWindow):
         help_menu.addAction(self.help_action)
         help_menu.addAction(QAction("&About dlstudio", self, triggered=self._about))
 
-    def attach_studio(self, studio: Studio) -> None:
-        """Second start-up step (after torch is imported): plugins' families and panels, runs, devices."""
+    def attach_studio(self, studio: Studio, *, build_panels_later: bool = False) -> None:
+        """Second start-up step (after torch is imported): plugins' families and panels, runs, devices.
+
+        ``build_panels_later``: the shown panel is built now and the others one per event-loop turn (all
+        at once they keep the window from responding for ~0.7 s); any use of a panel builds it first."""
         from dlstudio.gui.context import StudioContext
         from dlstudio.gui.run_queue import RunQueue
         from dlstudio.gui.runs_view import RunsView
@@ -164,7 +169,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.families.blockSignals(True)
         self.families.clear()
         for family in sorted(studio.registry.families, key=lambda f: (f.order, f.title)):
-            self._add_family(studio, family)
+            self._add_family(studio, family, build_panels_later)
         separator = QListWidgetItem("")
         separator.setFlags(Qt.ItemFlag.NoItemFlags)
         self.families.addItem(separator)
@@ -183,6 +188,8 @@ class MainWindow(DesktopActions, QMainWindow):
         remembered = str(self.settings.value("window/family", ""))
         if not self._select_family(remembered):
             self.families.setCurrentRow(0)
+        if self._unbuilt:
+            QTimer.singleShot(0, self._build_next_panel)
         failed = [r for r in studio.plugins if r.status == "failed"]
         if failed:
             names = ", ".join(r.name for r in failed)
@@ -190,35 +197,63 @@ class MainWindow(DesktopActions, QMainWindow):
         else:
             self.statusBar().showMessage(f"{len(studio.registry.families)} task families loaded", 5000)
 
-    def _add_family(self, studio: Studio, family) -> None:
+    def _add_family(self, studio: Studio, family, build_panels_later: bool = False) -> None:
         tabs = QTabWidget()
         tabs.setDocumentMode(True)
         panels = sorted((p for p in studio.registry.panels if p.family == family.id), key=lambda p: (p.order, p.title))
         for panel in panels:
-            try:
-                widget = panel.factory(self.context)
-                if not isinstance(widget, QWidget):
-                    raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
-            except Exception as exc:
-                record = studio.plugin_record(panel.plugin)
-                if record is not None:
-                    record.warnings.append(f"panel {panel.id!r} failed to build: {exc}")
-                widget = QLabel(f"The panel “{panel.title}” of plugin {panel.plugin!r} failed to build:\n\n"
-                                f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
-                widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            widget.setObjectName(panel.id)
-            self.panels[panel.id] = widget
-            self._panel_pages[panel.id] = page = _scrollable(widget)
+            self._panel_pages[panel.id] = page = _scroll_area()
+            self._unbuilt[panel.id] = panel
+            if not build_panels_later:
+                self.build_panel(panel.id)
             tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
+        tabs.currentChanged.connect(lambda _index, tabs=tabs: self._build_shown(tabs))
         self.family_pages[family.id] = tabs
         self.pages.addWidget(tabs)
         item = QListWidgetItem(family.title)
         item.setData(Qt.ItemDataRole.UserRole, family.id)
         item.setToolTip(family.description)
         self.families.addItem(item)
+
+    def build_panel(self, panel_id: str) -> QWidget | None:
+        """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""
+        panel = self._unbuilt.pop(panel_id, None)
+        if panel is None:
+            return self.panels.get(panel_id)
+        try:
+            widget = panel.factory(self.context)
+            if not isinstance(widget, QWidget):
+                raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
+        except Exception as exc:
+            record = self.studio.plugin_record(panel.plugin)
+            if record is not None:
+                record.warnings.append(f"panel {panel.id!r} failed to build: {exc}")
+            widget = QLabel(f"The panel “{panel.title}” of plugin {panel.plugin!r} failed to build:\n\n"
+                            f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        widget.setObjectName(panel.id)
+        self.panels[panel.id] = widget
+        _hold(self._panel_pages[panel.id], widget)
+        return widget
+
+    def build_all_panels(self) -> None:
+        for panel_id in list(self._unbuilt):
+            self.build_panel(panel_id)
+
+    def _build_shown(self, tabs: QTabWidget) -> None:
+        shown = tabs.currentWidget()
+        for panel_id in list(self._unbuilt):
+            if self._panel_pages[panel_id] is shown:
+                self.build_panel(panel_id)
+
+    def _build_next_panel(self) -> None:
+        if not self._unbuilt:
+            return
+        self.build_panel(next(iter(self._unbuilt)))
+        QTimer.singleShot(0, self._build_next_panel)
 
     def _wire_queue(self) -> None:
         q, dock, ctx = self.queue, self.run_dock, self.context
@@ -287,6 +322,7 @@ class MainWindow(DesktopActions, QMainWindow):
             self.runs_view.refresh()
             self.pages.setCurrentWidget(self.runs_view)
         elif key in self.family_pages:
+            self._build_shown(self.family_pages[key])
             self.pages.setCurrentWidget(self.family_pages[key])
             self.settings.setValue("window/family", key)
 
@@ -312,6 +348,7 @@ class MainWindow(DesktopActions, QMainWindow):
 
     def clone_run(self, plugin: str, spec: dict) -> None:
         """Re-open a run's settings in the panel that can take them."""
+        self.build_all_panels()
         model_id = spec.get("model", {}).get("id", "")
         family = self.studio.registry.models.get(model_id).family if model_id in self.studio.registry.models else ""
         family_of = {p.id: p.family for p in self.studio.registry.panels}
@@ -376,6 +413,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.run_dock.append_log(f"{title}: {message}", "error")
 
     def show_panel(self, panel_id: str) -> bool:
+        self.build_panel(panel_id)
         page = self._panel_pages.get(panel_id)
         if page is None:
             return False
@@ -451,14 +489,17 @@ class MainWindow(DesktopActions, QMainWindow):
         return stopped
 
 
-def _scrollable(panel: QWidget) -> QScrollArea:
-    """A panel in a frameless, vertically scrolling area: one taller than the screen scrolls instead of
+def _scroll_area() -> QScrollArea:
+    """A frameless, vertically scrolling page for a panel: one taller than the screen scrolls instead of
     making the window taller than the screen. Sideways it keeps its full width (forms scrolled
-    sideways are hard to use), as it did before."""
+    sideways are hard to use)."""
     area = QScrollArea()
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidgetResizable(True)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
+
+
+def _hold(area: QScrollArea, panel: QWidget) -> None:
     area.setWidget(panel)
     area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
-    return area

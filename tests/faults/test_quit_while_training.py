@@ -49,14 +49,16 @@ def child(mode: str) -> int:
         if mode == "exit":
             QTimer.singleShot(0, lambda: QCoreApplication.exit(0))
 
-    def load_demo_studio(window) -> None:
-        gui_app.warm_up_torch()
-        studio = Studio.open(window.home, [module_candidate("demo", demo_plugin)])
-        window.attach_studio(studio)
+    attach = gui_app.studio_loaded
+
+    def start_a_run(window, studio) -> None:
+        attach(window, studio)
         window.context.run_epoch.connect(announce)
         window.start_run(studio.recipe_spec("demo-blobs", LONG_RUN), None)
 
-    gui_app.load_studio = load_demo_studio
+    # The app's own start-up (loading thread and all), with the demo plugin instead of the installed ones.
+    gui_app.open_studio = lambda home: Studio.open(home, [module_candidate("demo", demo_plugin)])
+    gui_app.studio_loaded = start_a_run
     return gui_app.main([])
 
 
