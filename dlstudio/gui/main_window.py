@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
+from dlstudio.gui.dock_sizer import DockSizer
 from dlstudio.gui.run_dock import RunDock
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
 RUNS_PAGE = "__runs__"
+#: The task families' list at its narrowest (px): the window must fit 1024 px with the widest page beside it.
+FAMILIES_MIN_WIDTH = 120
 #: How long quitting waits for a run to reach its next batch (data loading can take a while).
 STOP_TIMEOUT_MS = 30_000
 
@@ -64,8 +67,10 @@ class MainWindow(DesktopActions, QMainWindow):
 
         self.families = QListWidget()
         self.families.setObjectName("families")
-        self.families.setMinimumWidth(170)
+        # Narrow enough for a 1024-px screen; long family names get a tooltip-free ellipsis rather than width.
+        self.families.setMinimumWidth(FAMILIES_MIN_WIDTH)
         self.families.setMaximumWidth(260)
+        self.families.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.families.addItem("Loading plugins…")
         self.families.currentItemChanged.connect(self._family_chosen)
         self.pages = QStackedWidget()
@@ -86,9 +91,8 @@ class MainWindow(DesktopActions, QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        # A third of the screen for the run, within reason; panels get the rest (they scroll when short).
-        screen = self.screen().availableGeometry().height() if self.screen() is not None else 900
-        self.resizeDocks([dock], [max(250, min(360, screen // 3))], Qt.Orientation.Vertical)
+        self.dock = dock
+        self.dock_sizer = DockSizer(dock, self.run_dock, settings)
         self._build_actions()
         self.statusBar().showMessage("Starting…")
         geometry = settings.value("window/geometry")
@@ -174,6 +178,9 @@ class MainWindow(DesktopActions, QMainWindow):
         self.families.addItem(runs_item)
         self.runs_view = RunsView(self.context)
         self.runs_view.clone_requested.connect(self.clone_run)
+        self.runs_view.deleted.connect(lambda ids: [self.run_dock.forget_run(run_id) for run_id in ids])
+        self.runs_view.evaluate_requested.connect(self.evaluate_run)
+        self.runs_view.can_evaluate = lambda run_id: self.evaluate_page_for(run_id) is not None
         runs_splitter = self.settings.value("runs/splitter")
         if runs_splitter is not None:
             self.runs_view.splitter.restoreState(runs_splitter)
@@ -209,7 +216,7 @@ class MainWindow(DesktopActions, QMainWindow):
                 widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             widget.setObjectName(panel.id)
             self.panels[panel.id] = widget
-            self._panel_pages[panel.id] = page = _scrollable(widget)
+            self._panel_pages[panel.id] = page = widget if _scrolls_itself(widget) else _scrollable(widget)
             tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
@@ -238,6 +245,9 @@ class MainWindow(DesktopActions, QMainWindow):
         dock.cancel_requested.connect(q.cancel)
         dock.cancel_all_requested.connect(q.cancel_all)
         dock.remove_requested.connect(q.cancel_one)
+        dock.evaluate_requested.connect(self.evaluate_run)
+        dock.can_evaluate = lambda run_id: self.evaluate_page_for(run_id) is not None
+        q.run_started.connect(lambda info: dock.carry_earlier(self._earlier_seconds(info["run_id"])))
         q.queue_changed.connect(self._show_queue_in_actions)
         q.run_started.connect(lambda info: ctx.run_assigned.emit(q.current_ticket, info["run_id"]))
         q.run_started.connect(lambda info: ctx.run_started.emit(info["run_id"], self._run_plugin(info["run_id"])))
@@ -248,6 +258,13 @@ class MainWindow(DesktopActions, QMainWindow):
         q.dropped.connect(self._run_dropped)
         q.starting.connect(lambda *_: self._run_actions(True))
         q.run_done.connect(lambda *_: self._run_actions(self.queue.is_running()))
+
+    def _earlier_seconds(self, run_id: str) -> float:
+        """The time a resumed run already trained (its stored duration when this segment begins)."""
+        try:
+            return float(self.studio.store.get(run_id).duration)
+        except KeyError:
+            return 0.0
 
     def _run_plugin(self, run_id: str) -> str:
         try:
@@ -413,6 +430,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.dock_sizer.remember()
         if self.runs_view is not None:
             self.settings.setValue("runs/splitter", self.runs_view.splitter.saveState())
         self.settings.sync()
@@ -449,6 +467,12 @@ class MainWindow(DesktopActions, QMainWindow):
         if self.context is not None:
             self.context.shutdown()
         return stopped
+
+
+def _scrolls_itself(panel: QWidget) -> bool:
+    """A panel holding scroll areas of its own (a form that scrolls under fixed buttons, a zoomable picture) is
+    not put in another: one scroll level per page, and its own buttons stay in view."""
+    return isinstance(panel, QScrollArea) or panel.findChild(QScrollArea) is not None
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:

@@ -75,11 +75,17 @@ def model_opener_listening(context: StudioContext) -> bool:
 class RunsView(QWidget):
     #: The user asked to re-open a run's settings: (plugin, spec dict).
     clone_requested = Signal(str, dict)
+    #: Runs deleted from the store: their ids.
+    deleted = Signal(list)
+    #: "Evaluate": the run's id (the window shows its family's Evaluate page with it chosen).
+    evaluate_requested = Signal(str)
 
     def __init__(self, context: StudioContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.store = context.studio.store
+        #: Whether a run can be evaluated (the window knows which pages evaluate).
+        self.can_evaluate = lambda run_id: False
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels(list(COLUMNS))
         self.proxy = QSortFilterProxyModel(self)
@@ -117,6 +123,7 @@ class RunsView(QWidget):
             ("refresh", "Refresh", self.refresh),
             ("clone", "Clone settings", self.clone_selected),
             ("resume", "Resume", self.resume_selected),
+            ("evaluate", "Evaluate", self.evaluate_selected),
             ("export", "Export run spec…", self.export_selected),
             ("delete", "Delete…", self.delete_selected),
         ):
@@ -240,6 +247,7 @@ class RunsView(QWidget):
         self.buttons["export"].setEnabled(one)
         self.buttons["resume"].setEnabled(one and rows[0].resumable)
         self.buttons["delete"].setEnabled(bool(ids))
+        self.buttons["evaluate"].setEnabled(one and self._evaluable(ids[0]))
         names: set[str] = set()
         self._metrics = {i: self.store.metrics(i) for i in ids}
         for metrics in self._metrics.values():
@@ -264,6 +272,7 @@ class RunsView(QWidget):
         entries = (
             ("Clone settings", self.clone_selected, one),
             ("Resume", self.resume_selected, one and row is not None and row.resumable),
+            ("Evaluate this run", self.evaluate_selected, one and self._evaluable(ids[0])),
             ("Export run spec…", self.export_selected, one),
             ("Open in the inspector", self.open_selected_in_inspector,
              one and self._has_checkpoint(ids[0]) and model_opener_listening(self.context)),
@@ -329,6 +338,15 @@ class RunsView(QWidget):
             self.buttons["resume"].setEnabled(False)  # a second click would queue a second resume
             self.context.start_run(None, resume_id=ids[0])
 
+    def _evaluable(self, run_id: str) -> bool:
+        row = self._rows.get(run_id)
+        return row is not None and row.status in ("completed", "stopped") and self.can_evaluate(run_id)
+
+    def evaluate_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1 and self._evaluable(ids[0]):
+            self.evaluate_requested.emit(ids[0])
+
     def export_selected(self) -> None:
         ids = self.selected_ids()
         if len(ids) != 1:
@@ -350,12 +368,15 @@ class RunsView(QWidget):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        errors = []
+        errors, gone = [], []
         for run_id in ids:
             try:
                 self.store.delete(run_id)
+                gone.append(run_id)
             except (RuntimeError, KeyError) as exc:
                 errors.append(str(exc))
         if errors:
             self.context.show_error("Some runs were not deleted", "\n".join(errors))
         self.refresh()
+        if gone:
+            self.deleted.emit(gone)
