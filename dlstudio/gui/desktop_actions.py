@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QScrollArea, QTabWidget, QWidget
 
-
 #: Posted when a person asks to evaluate a run: ``{"run_id": ..., "panel": the Evaluate page shown}``.
 EVALUATE_TOPIC = "run.evaluate"
 

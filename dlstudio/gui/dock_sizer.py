@@ -1,13 +1,13 @@
 """The run dock's height: a one-line strip while idle, the user's height (remembered) while a run shows.
 
-``QMainWindow.resizeDocks`` raises TypeError in this PySide, so a dock is sized the way Qt's own layout allows:
-its maximum height holds the strip, and a growing dock gets the wanted height as a minimum for one turn of the
-event loop (the layout then keeps it), after which the person may drag it again.
+The strip is the dock's maximum height. A growing dock gets its height from ``QMainWindow.resizeDocks``; where
+that raises TypeError (reported for some PySide builds) the dock is held at the wanted height until the window's
+layout has placed it, then let go so the person may drag it again.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 #: Qt's QWIDGETSIZE_MAX: no maximum.
@@ -17,6 +17,8 @@ DEFAULT_HEIGHT = 300
 #: The expanded dock's share of the window at most, so the page keeps room for its own buttons.
 MAX_SHARE = 0.5
 SETTINGS_KEY = "window/dock_height"
+#: How long (ms) a height set here is held before the person may drag it.
+RELEASE_MS = 100
 
 
 class DockSizer(QObject):
@@ -32,32 +34,35 @@ class DockSizer(QObject):
         except (TypeError, ValueError):
             self.height = DEFAULT_HEIGHT
         self._settling = False
+        #: Lets go of the held height once the layout has placed the dock (a few event-loop turns).
+        self._release = QTimer(self, singleShot=True, interval=RELEASE_MS)
+        self._release.timeout.connect(self._let_go)
         dock.installEventFilter(self)
         content.expanded_changed.connect(self.apply)
         self.apply(content.expanded)
 
     def apply(self, expanded: bool) -> None:
         dock = self.dock
+        self._settling = True
+        self.content.layout().activate()
         if not expanded:
-            self._settling = True
-            self.content.layout().activate()
             dock.setMinimumHeight(0)
             dock.setMaximumHeight(dock.minimumSizeHint().height())
-            QTimer.singleShot(0, self._settled)
-            return
-        window = dock.parentWidget()
-        limit = int(window.height() * MAX_SHARE) if window is not None else self.height
-        wanted = max(dock.minimumSizeHint().height(), min(self.height, limit))
-        self._settling = True
-        dock.setMaximumHeight(NO_MAXIMUM)
-        dock.setMinimumHeight(wanted)
-        QTimer.singleShot(0, self._release)
+        else:
+            window = dock.parentWidget()
+            limit = int(window.height() * MAX_SHARE) if window is not None else self.height
+            wanted = max(dock.minimumSizeHint().height(), min(self.height, limit))
+            dock.setMaximumHeight(NO_MAXIMUM)
+            try:
+                window.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
+            except (TypeError, AttributeError):  # some PySide builds refuse it: hold the height instead
+                dock.setFixedHeight(wanted)  # until the window's layout has placed it, then let go
+        self._release.start()
 
-    def _release(self) -> None:
-        self.dock.setMinimumHeight(0)
-        self._settled()
-
-    def _settled(self) -> None:
+    def _let_go(self) -> None:
+        if self.content.expanded:
+            self.dock.setMinimumHeight(0)
+            self.dock.setMaximumHeight(NO_MAXIMUM)
         self._settling = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

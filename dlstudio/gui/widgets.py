@@ -1,12 +1,14 @@
-"""Widgets a plugin's panels may use (part of the plugin contract since 2.1): a picker of finished runs."""
+"""Widgets a plugin's panels may use (part of the plugin contract since 2.1): a picker of finished runs, and
+plot parts that read right (a log axis labelled at its decades, a "no data yet" note)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from dlstudio import runs
+from dlstudio.gui.chart_parts import DecadeAxis, EmptyNote, log_plot_item
 
-__all__ = ["RunPicker"]
+__all__ = ["DecadeAxis", "EmptyNote", "RunPicker", "log_plot_item"]
 
 
 class RunPicker(QComboBox):

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import log_plot_item
+
 #: Curve colours, in the order series are added.
 COLOURS = ((52, 120, 200), (220, 110, 30), (60, 160, 80), (170, 60, 160), (120, 120, 120))
 HINT_STYLE = "color:#555"
@@ -191,7 +193,7 @@ class Curves(pg.PlotWidget):
     visible and downsamples, so thousands of points stay cheap."""
 
     def __init__(self, title: str, x_label: str, log_y: bool = False, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background="w", plotItem=log_plot_item() if log_y else None)  # decades labelled
         self.setTitle(title, color="#333", size="10pt")
         self.setLabel("bottom", x_label)
         self.setMenuEnabled(False)
