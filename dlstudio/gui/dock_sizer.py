@@ -38,6 +38,10 @@ class DockSizer(QObject):
         self._release = QTimer(self, singleShot=True, interval=RELEASE_MS)
         self._release.timeout.connect(self._let_go)
         dock.installEventFilter(self)
+        self.window = dock.parentWidget()
+        self._window_height = self.window.height() if self.window is not None else 0
+        if self.window is not None:
+            self.window.installEventFilter(self)
         content.expanded_changed.connect(self.apply)
         self.apply(content.expanded)
 
@@ -49,12 +53,10 @@ class DockSizer(QObject):
             dock.setMinimumHeight(0)
             dock.setMaximumHeight(dock.minimumSizeHint().height())
         else:
-            window = dock.parentWidget()
-            limit = int(window.height() * MAX_SHARE) if window is not None else self.height
-            wanted = max(dock.minimumSizeHint().height(), min(self.height, limit))
+            wanted = self._wanted()
             dock.setMaximumHeight(NO_MAXIMUM)
             try:
-                window.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
+                self.window.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
             except (TypeError, AttributeError):  # some PySide builds refuse it: hold the height instead
                 dock.setFixedHeight(wanted)  # until the window's layout has placed it, then let go
         self._release.start()
@@ -66,11 +68,22 @@ class DockSizer(QObject):
         self._settling = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # A height the person gave the expanded dock (not one this class set) is the one to come back to.
-        if (event.type() == QEvent.Type.Resize and not self._settling and self.content.expanded
-                and not self.dock.isFloating() and self.dock.isVisible()):
-            self.height = self.dock.height()
+        if event.type() != QEvent.Type.Resize:
+            return False
+        active = self.content.expanded and not self._settling
+        if watched is self.window:
+            # A window made taller gives a dock squeezed earlier its height back.
+            if active and self.window.height() > self._window_height and self.dock.height() < self._wanted() - 4:
+                self.apply(True)
+            self._window_height = self.window.height()
+        elif (active and watched is self.dock and not self.dock.isFloating() and self.dock.isVisible()
+              and self.window is not None and self.window.height() == self._window_height):
+            self.height = self.dock.height()  # the person dragged it (the window kept its size)
         return False
+
+    def _wanted(self) -> int:
+        limit = int(self.window.height() * MAX_SHARE) if self.window is not None else self.height
+        return max(self.dock.minimumSizeHint().height(), min(self.height, limit))
 
     def remember(self) -> None:
         self.settings.setValue(SETTINGS_KEY, self.height)

@@ -71,6 +71,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.families.setMinimumWidth(FAMILIES_MIN_WIDTH)
         self.families.setMaximumWidth(260)
         self.families.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.families.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.families.addItem("Loading plugins…")
         self.families.currentItemChanged.connect(self._family_chosen)
         self.pages = QStackedWidget()

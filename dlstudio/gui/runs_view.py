@@ -7,6 +7,7 @@ import time
 import tomllib
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QMetaMethod, QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
 from dlstudio.gui.run_dock import format_seconds
 
 if TYPE_CHECKING:
@@ -70,6 +72,9 @@ MODEL_OPEN_TOPIC = "model.open"
 def model_opener_listening(context: StudioContext) -> bool:
     """Whether a loaded panel listens on the cross-plugin bus (the inspector does, for ``model.open``)."""
     return context.isSignalConnected(QMetaMethod.fromSignal(context.message_posted))
+
+
+NO_SELECTION = "select runs to compare their curves"
 
 
 class RunsView(QWidget):
@@ -139,7 +144,8 @@ class RunsView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 10))  # moved to the emptiest corner when curves are drawn
+        self.plot_note = EmptyNote(self.plot.getPlotItem(), NO_SELECTION)
         plot_box = QWidget()
         plot_layout = QVBoxLayout(plot_box)
         plot_layout.setContentsMargins(0, 0, 0, 0)
@@ -309,16 +315,25 @@ class RunsView(QWidget):
         if self.plot.plotItem.legend is not None:
             self.plot.plotItem.legend.clear()
         metric = self.metric_combo.currentText()
-        self.plot.setLabel("left", metric)
+        self.plot.getAxis("left").setLabel(metric)
+        drawn = []
         for n, (run_id, metrics) in enumerate(getattr(self, "_metrics", {}).items()):
             points = metrics.get(metric, [])
             if not points:
                 continue
+            drawn.append((np.array([p[0] for p in points], float), np.array([p[1] for p in points], float)))
             colour = _PALETTE[n % len(_PALETTE)]
             row = self._rows.get(run_id)
             label = f"{run_id} {row.name}" if row else run_id
             self.plot.plot([p[0] for p in points], [p[1] for p in points], name=label,
                            pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour)
+        self.plot_note.set_empty(not drawn, None if drawn else
+                                 NO_SELECTION if not self.selected_ids() else "no points of this metric yet")
+        if drawn:
+            item = self.plot.getPlotItem()
+            item.getViewBox().updateAutoRange()
+            legend = item.legend
+            place_legend(legend, emptiest_corner(item, drawn, (legend.width(), legend.height())))
 
     # -- actions -----------------------------------------------------------------------------------
     def clone_selected(self) -> None:

@@ -96,3 +96,18 @@ def test_a_deleted_run_is_forgotten_by_the_dock(make_window, demo_studio, qtbot)
     window.runs_view.select_ids([run_id])
     window.runs_view.delete_selected(confirm=False)
     assert dock.title.text() != "Tiny run" and dock.run_id == ""
+
+
+def test_a_dock_squeezed_by_a_small_window_gets_its_height_back_when_the_window_grows(make_window, demo_studio,
+                                                                                     qtbot):
+    window = make_window(demo_studio)
+    window.resize(1024, 480)
+    window.show()
+    qtbot.waitExposed(window)
+    window.run_dock.on_starting("t1", "Tiny run")
+    _settle(qtbot)
+    squeezed = window.dock.height()
+    assert squeezed < window.dock_sizer.height
+    window.resize(1280, 1000)
+    _settle(qtbot)
+    assert window.dock.height() == pytest.approx(window.dock_sizer.height, abs=2)
