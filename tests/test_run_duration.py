@@ -29,7 +29,7 @@ def test_a_run_cancelled_in_its_first_epoch_lasted_as_long_as_it_ran(demo_studio
 
 
 def test_a_resumed_run_adds_its_segment_to_the_earlier_ones(demo_studio):
-    run, first_wall = _cancelled_in_the_first_epoch(demo_studio)
+    run, _ = _cancelled_in_the_first_epoch(demo_studio)
     first = demo_studio.store.get(run.run_id).duration
     began = time.monotonic()
     drive(Run.resume(demo_studio, run.run_id))
