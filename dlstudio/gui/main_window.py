@@ -351,6 +351,7 @@ class MainWindow(DesktopActions, QMainWindow):
 
     # -- Host protocol (what panels reach through StudioContext) -----------------------------------
     def start_run(self, spec: RunSpec | None, resume_id: str | None) -> str | None:
+        from dlstudio.gui.run_names import outdated_recipe_name
         from dlstudio.runner import resolve_parts
         from dlstudio.spec import SpecError
 
@@ -362,6 +363,10 @@ class MainWindow(DesktopActions, QMainWindow):
             except SpecError as exc:
                 self.show_error("Cannot start the run", str(exc))
                 return None
+            renamed = outdated_recipe_name(self.studio, spec)
+            if renamed:
+                self.notify(f"run named “{renamed}”: the recipe's name “{spec.run.name}” is not what it trains")
+                spec.run.name = renamed
         if resume_id is not None and self.queue.has_resume(resume_id):
             self.notify(f"run {resume_id} is already being resumed", "warning")
             return None
