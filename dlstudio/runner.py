@@ -163,6 +163,13 @@ class Run:
         }
         train = spec.train
         ended: FitEnded | None = None
+        # The run's duration is its wall time, summed over segments (a resume adds one): each epoch adds its
+        # seconds as it ends, and the end of the segment adds the rest (a cancelled epoch, checkpoint saving).
+        segment_began, counted = time.monotonic(), 0.0
+
+        def count_the_rest() -> None:
+            store.add_duration(run_id, max(0.0, time.monotonic() - segment_began - counted))
+
         try:  # from here on, however the run ends, the store says how
             yield RunStarted(run_id, str(run_dir), str(device), unit=self._unit(),
                              metrics=metric_declarations(parts.task_spec))
@@ -174,6 +181,7 @@ class Run:
                     store.record_epoch(run_id, record.epoch, record.metrics,
                                        best_epoch=state.best_epoch, best_value=state.best_value)
                     store.add_duration(run_id, record.seconds)
+                    counted += record.seconds
                 elif isinstance(record, FitEnded):
                     ended = record
                     problem = ""
@@ -182,6 +190,7 @@ class Run:
                         if problem:
                             yield LogMessage(problem, "warning")
                     # Before yielding: whoever sees the end may read the store at once.
+                    count_the_rest()
                     store.set_status(run_id, record.status, "; ".join(filter(None, (record.message, problem))))
                 yield record
         except BaseException as exc:
@@ -189,6 +198,8 @@ class Run:
             if ended is None:
                 stopped = full is not None or isinstance(exc, (KeyboardInterrupt, GeneratorExit))
                 full = full and _interrupted_by(full, run_id)
+                with contextlib.suppress(DiskFullError):
+                    count_the_rest()
                 # A status the full disk refuses is still read as such here (and as "interrupted" elsewhere).
                 with contextlib.suppress(DiskFullError):
                     store.set_status(run_id, "interrupted" if stopped else "failed",

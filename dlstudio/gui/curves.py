@@ -21,9 +21,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
+
+from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
 
 #: Redraws per second at most.
 REDRAW_HZ = 2
@@ -133,6 +136,8 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         self._extremes: dict[str, tuple[float, float]] = {}  # by series
         self._series: dict[str, tuple[list[float], list[float]]] = {}
         self._items: dict[str, pg.PlotDataItem] = {}
+        self._notes: dict[pg.PlotItem, EmptyNote] = {}
+        self._corners: dict[pg.PlotItem, tuple[float, float]] = {}
         self._stale_layout = False
         self._dirty = False
         self._timer = QTimer(self)
@@ -156,6 +161,8 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         self._y_ranges.clear()
         self._metrics.clear()
         self._following = set(self._plots.values())
+        for note in self._notes.values():
+            note.set_empty(True)
         self._know("loss")
         self._relayout()
 
@@ -246,7 +253,8 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
             return plot
         plot = self._plots[group] = pg.PlotItem()
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))  # words readable over curves
+        plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))  # moved to the emptiest corner as points come
+        self._notes[plot] = EmptyNote(plot)
         plot.setClipToView(True)
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.setDownsampling(mode="peak")
@@ -261,7 +269,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         return plot
 
     def _apply_x(self, plot: pg.PlotItem) -> None:
-        plot.setLabel("bottom", self._x_label)
+        plot.getAxis("bottom").setLabel(self._x_label)  # (PlotItem.setLabel would show an empty plot's axis)
         if self._x_span is not None:
             plot.setXRange(*self._x_span, padding=0.02)
         else:
@@ -314,7 +322,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
             plot.setTitle(title)
         axis, label = plot.getAxis("left"), ", ".join(units)
         if label and (axis.labelText != label or not axis.label.isVisible()):
-            plot.setLabel("left", label)
+            axis.setLabel(label)  # (PlotItem.setLabel would show an empty plot's axis)
         elif not label and axis.label.isVisible():
             axis.showLabel(False)
 
@@ -341,6 +349,24 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
                 item = self._make_item(name)
             item.setData(xs, ys)
         self._follow_data()
+        self._dress_plots()
+
+    def _dress_plots(self) -> None:
+        """Each shown plot: "no data yet" while it has no point, and its legend in its emptiest corner."""
+        drawn: dict[pg.PlotItem, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for name in self._items:
+            xs, ys = self._series[name]
+            if xs:
+                drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs, float), np.asarray(ys, float)))
+        for plot in self.shown_plots():
+            points = drawn.get(plot, [])
+            self._notes[plot].set_empty(not points)
+            if points:
+                legend = plot.legend
+                corner = emptiest_corner(plot, points, (legend.width(), legend.height()))
+                if self._corners.get(plot) != corner:
+                    self._corners[plot] = corner
+                    place_legend(legend, corner)
 
     def _follow_data(self) -> None:
         extremes: dict[pg.PlotItem, tuple[float, float]] = {}

@@ -7,6 +7,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QScrollArea, QTabWidget, QWidget
 
+#: Posted when a person asks to evaluate a run: ``{"run_id": ..., "panel": the Evaluate page shown}``.
+EVALUATE_TOPIC = "run.evaluate"
+
 
 class DesktopActions:
     """What the shortcuts do; it uses the window's ``pages``, ``panels``, ``family_pages``, ``studio``,
@@ -18,7 +21,8 @@ class DesktopActions:
         if not isinstance(tabs, QTabWidget):
             return None
         page = tabs.currentWidget()
-        return page.widget() if isinstance(page, QScrollArea) else page
+        panel = page.widget() if isinstance(page, QScrollArea) else None
+        return panel if panel in self.panels.values() else page
 
     def start_current_page(self) -> None:
         """Ctrl+Return: press the current page's start button (its default button, or one named start…)."""
@@ -42,6 +46,35 @@ class DesktopActions:
         family = next((f for f, t in self.family_pages.items() if t is tabs), None)
         evaluate.sort(key=lambda p: (p.family != family, p.order, p.title))
         self.show_panel(evaluate[0].id)
+
+    def evaluate_page_for(self, run_id: str) -> str | None:
+        """The id of the Evaluate page of a run's family (None: its family has none, or the run is gone)."""
+        if self.studio is None:
+            return None
+        try:
+            model_id = self.studio.store.get(run_id).model
+        except KeyError:
+            return None
+        if model_id not in self.studio.registry.models:
+            return None
+        family = self.studio.registry.models.get(model_id).family
+        pages = sorted((p for p in self.studio.registry.panels if p.family == family and p.id in self.panels
+                        and p.title.lower().startswith("evaluat")), key=lambda p: (p.order, p.title))
+        return pages[0].id if pages else None
+
+    def evaluate_run(self, run_id: str) -> None:
+        """"Evaluate this run": its family's Evaluate page, with the run chosen in the page's run pickers; the
+        ``run.evaluate`` message tells a page that picks runs its own way."""
+        from dlstudio.gui.widgets import RunPicker
+
+        panel_id = self.evaluate_page_for(run_id)
+        if panel_id is None:
+            self.notify(f"run {run_id} has no Evaluate page to open", "warning")
+            return
+        self.show_panel(panel_id)
+        for picker in self.panels[panel_id].findChildren(RunPicker):
+            picker.choose(run_id)
+        self.context.post(EVALUATE_TOPIC, {"run_id": run_id, "panel": panel_id})
 
     def open_file_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog

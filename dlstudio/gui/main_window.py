@@ -3,7 +3,6 @@ in the toolbar, the run dock at the bottom and the Runs view. It is the panels' 
 
 from __future__ import annotations
 
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -12,13 +11,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDockWidget,
-    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -29,6 +26,8 @@ from PySide6.QtWidgets import (
 from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
+from dlstudio.gui.dock_sizer import DockSizer
+from dlstudio.gui.panel_pages import PanelPages
 from dlstudio.gui.run_dock import RunDock
 
 if TYPE_CHECKING:
@@ -39,11 +38,13 @@ if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
 RUNS_PAGE = "__runs__"
+#: The task families' list at its narrowest (px): the window must fit 1024 px with the widest page beside it.
+FAMILIES_MIN_WIDTH = 120
 #: How long quitting waits for a run to reach its next batch (data loading can take a while).
 STOP_TIMEOUT_MS = 30_000
 
 
-class MainWindow(DesktopActions, QMainWindow):
+class MainWindow(PanelPages, DesktopActions, QMainWindow):
     def __init__(self, settings: QSettings) -> None:
         super().__init__()
         self.settings = settings
@@ -55,7 +56,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.runs_view: RunsView | None = None
         self.panels: dict[str, QWidget] = {}
         #: The tab page (a scroll area) that holds each panel.
-        self._panel_pages: dict[str, QScrollArea] = {}
+        self._panel_pages: dict[str, QWidget] = {}
         #: Panels whose pages exist but are not built yet (start-up builds one per event-loop turn).
         self._unbuilt: dict[str, Any] = {}
         self.family_pages: dict[str, QTabWidget] = {}
@@ -66,8 +67,11 @@ class MainWindow(DesktopActions, QMainWindow):
 
         self.families = QListWidget()
         self.families.setObjectName("families")
-        self.families.setMinimumWidth(170)
+        # Narrow enough for a 1024-px screen; long family names get a tooltip-free ellipsis rather than width.
+        self.families.setMinimumWidth(FAMILIES_MIN_WIDTH)
         self.families.setMaximumWidth(260)
+        self.families.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.families.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.families.addItem("Loading plugins…")
         self.families.currentItemChanged.connect(self._family_chosen)
         self.pages = QStackedWidget()
@@ -88,9 +92,8 @@ class MainWindow(DesktopActions, QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        # A third of the screen for the run, within reason; panels get the rest (they scroll when short).
-        screen = self.screen().availableGeometry().height() if self.screen() is not None else 900
-        self.resizeDocks([dock], [max(250, min(360, screen // 3))], Qt.Orientation.Vertical)
+        self.dock = dock
+        self.dock_sizer = DockSizer(dock, self.run_dock, settings)
         self._build_actions()
         self.statusBar().showMessage("Starting…")
         geometry = settings.value("window/geometry")
@@ -179,6 +182,9 @@ class MainWindow(DesktopActions, QMainWindow):
         self.families.addItem(runs_item)
         self.runs_view = RunsView(self.context)
         self.runs_view.clone_requested.connect(self.clone_run)
+        self.runs_view.deleted.connect(lambda ids: [self.run_dock.forget_run(run_id) for run_id in ids])
+        self.runs_view.evaluate_requested.connect(self.evaluate_run)
+        self.runs_view.can_evaluate = lambda run_id: self.evaluate_page_for(run_id) is not None
         runs_splitter = self.settings.value("runs/splitter")
         if runs_splitter is not None:
             self.runs_view.splitter.restoreState(runs_splitter)
@@ -196,64 +202,6 @@ class MainWindow(DesktopActions, QMainWindow):
             self.notify(f"plugins that failed to load and were disabled: {names} (see Plugins…)", "warning")
         else:
             self.statusBar().showMessage(f"{len(studio.registry.families)} task families loaded", 5000)
-
-    def _add_family(self, studio: Studio, family, build_panels_later: bool = False) -> None:
-        tabs = QTabWidget()
-        tabs.setDocumentMode(True)
-        panels = sorted((p for p in studio.registry.panels if p.family == family.id), key=lambda p: (p.order, p.title))
-        for panel in panels:
-            self._panel_pages[panel.id] = page = _scroll_area()
-            self._unbuilt[panel.id] = panel
-            if not build_panels_later:
-                self.build_panel(panel.id)
-            tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
-        if not panels:
-            tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
-        tabs.currentChanged.connect(lambda _index, tabs=tabs: self._build_shown(tabs))
-        self.family_pages[family.id] = tabs
-        self.pages.addWidget(tabs)
-        item = QListWidgetItem(family.title)
-        item.setData(Qt.ItemDataRole.UserRole, family.id)
-        item.setToolTip(family.description)
-        self.families.addItem(item)
-
-    def build_panel(self, panel_id: str) -> QWidget | None:
-        """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""
-        panel = self._unbuilt.pop(panel_id, None)
-        if panel is None:
-            return self.panels.get(panel_id)
-        try:
-            widget = panel.factory(self.context)
-            if not isinstance(widget, QWidget):
-                raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
-        except Exception as exc:
-            record = self.studio.plugin_record(panel.plugin)
-            if record is not None:
-                record.warnings.append(f"panel {panel.id!r} failed to build: {exc}")
-            widget = QLabel(f"The panel “{panel.title}” of plugin {panel.plugin!r} failed to build:\n\n"
-                            f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
-            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        widget.setObjectName(panel.id)
-        self.panels[panel.id] = widget
-        _hold(self._panel_pages[panel.id], widget)
-        return widget
-
-    def build_all_panels(self) -> None:
-        for panel_id in list(self._unbuilt):
-            self.build_panel(panel_id)
-
-    def _build_shown(self, tabs: QTabWidget) -> None:
-        shown = tabs.currentWidget()
-        for panel_id in list(self._unbuilt):
-            if self._panel_pages[panel_id] is shown:
-                self.build_panel(panel_id)
-
-    def _build_next_panel(self) -> None:
-        if not self._unbuilt:
-            return
-        self.build_panel(next(iter(self._unbuilt)))
-        QTimer.singleShot(0, self._build_next_panel)
 
     def _wire_queue(self) -> None:
         q, dock, ctx = self.queue, self.run_dock, self.context
@@ -273,6 +221,9 @@ class MainWindow(DesktopActions, QMainWindow):
         dock.cancel_requested.connect(q.cancel)
         dock.cancel_all_requested.connect(q.cancel_all)
         dock.remove_requested.connect(q.cancel_one)
+        dock.evaluate_requested.connect(self.evaluate_run)
+        dock.can_evaluate = lambda run_id: self.evaluate_page_for(run_id) is not None
+        q.run_started.connect(lambda info: dock.carry_earlier(self._earlier_seconds(info["run_id"])))
         q.queue_changed.connect(self._show_queue_in_actions)
         q.run_started.connect(lambda info: ctx.run_assigned.emit(q.current_ticket, info["run_id"]))
         q.run_started.connect(lambda info: ctx.run_started.emit(info["run_id"], self._run_plugin(info["run_id"])))
@@ -283,6 +234,13 @@ class MainWindow(DesktopActions, QMainWindow):
         q.dropped.connect(self._run_dropped)
         q.starting.connect(lambda *_: self._run_actions(True))
         q.run_done.connect(lambda *_: self._run_actions(self.queue.is_running()))
+
+    def _earlier_seconds(self, run_id: str) -> float:
+        """The time a resumed run already trained (its stored duration when this segment begins)."""
+        try:
+            return float(self.studio.store.get(run_id).duration)
+        except KeyError:
+            return 0.0
 
     def _run_plugin(self, run_id: str) -> str:
         try:
@@ -370,6 +328,7 @@ class MainWindow(DesktopActions, QMainWindow):
 
     # -- Host protocol (what panels reach through StudioContext) -----------------------------------
     def start_run(self, spec: RunSpec | None, resume_id: str | None) -> str | None:
+        from dlstudio.gui.run_names import outdated_recipe_name
         from dlstudio.runner import resolve_parts
         from dlstudio.spec import SpecError
 
@@ -381,6 +340,10 @@ class MainWindow(DesktopActions, QMainWindow):
             except SpecError as exc:
                 self.show_error("Cannot start the run", str(exc))
                 return None
+            renamed = outdated_recipe_name(self.studio, spec)
+            if renamed:
+                self.notify(f"run named “{renamed}”: the recipe's name “{spec.run.name}” is not what it trains")
+                spec.run.name = renamed
         if resume_id is not None and self.queue.has_resume(resume_id):
             self.notify(f"run {resume_id} is already being resumed", "warning")
             return None
@@ -451,6 +414,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.dock_sizer.remember()
         if self.runs_view is not None:
             self.settings.setValue("runs/splitter", self.runs_view.splitter.saveState())
         self.settings.sync()
@@ -487,19 +451,3 @@ class MainWindow(DesktopActions, QMainWindow):
         if self.context is not None:
             self.context.shutdown()
         return stopped
-
-
-def _scroll_area() -> QScrollArea:
-    """A frameless, vertically scrolling page for a panel: one taller than the screen scrolls instead of
-    making the window taller than the screen. Sideways it keeps its full width (forms scrolled
-    sideways are hard to use)."""
-    area = QScrollArea()
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
-
-
-def _hold(area: QScrollArea, panel: QWidget) -> None:
-    area.setWidget(panel)
-    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())

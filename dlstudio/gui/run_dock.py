@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -22,153 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.curves import CurvesWidget, split_metric
+from dlstudio.gui.run_progress import Progress, Stopwatch, format_seconds
 
 if TYPE_CHECKING:  # not imported at run time: it would import torch before the window shows
     from dlstudio.gui.run_queue import QueuedRun
 
+IDLE_TITLE = "No run yet. Start one from a panel."
+
 #: Progress bar and clock updates per second.
 REFRESH_HZ = 4
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-class Stopwatch:
-    """Elapsed time that stands still while paused."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._started: float | None = None
-        self._accumulated = 0.0
-
-    def start(self) -> None:
-        if self._started is None:
-            self._started = time.monotonic()
-
-    def stop(self) -> None:
-        if self._started is not None:
-            self._accumulated += time.monotonic() - self._started
-            self._started = None
-
-    @property
-    def elapsed(self) -> float:
-        running = time.monotonic() - self._started if self._started is not None else 0.0
-        return self._accumulated + running
-
-
-@dataclass
-class Progress:
-    """Where a run stands, from its records alone (no Qt): the fraction done, the words for it, and where
-    its points go on the curves' x axis. A run is measured in epochs or in steps (then ``epochs`` counts
-    periods of ``period_steps`` steps); the length of a pass may be unknown (a stream): 0 batches."""
-
-    unit: str = "epoch"
-    epochs: int = 0
-    start_epoch: int = 0
-    train_batches: int = 0
-    total_steps: int = 0
-    period_steps: int = 0
-    #: Batches in a training pass, learnt from a finished one when the data does not say.
-    learnt_batches: int = 0
-    _last_train_batch: int = field(default=0, init=False, repr=False)
-    #: Steps taken before the current training pass began (None: unknown).
-    _pass_began_at: int | None = field(default=None, init=False, repr=False)
-
-    @classmethod
-    def from_fit_started(cls, info: dict) -> Progress:
-        return cls(unit=info.get("unit", "epoch"), epochs=info["epochs"], start_epoch=info["start_epoch"],
-                   train_batches=info.get("train_batches", 0), total_steps=info.get("total_steps", 0),
-                   period_steps=info.get("period_steps", 0))
-
-    @property
-    def in_steps(self) -> bool:
-        return self.unit == "step"
-
-    def span(self) -> tuple[float, float | None]:
-        """The x axis: from where the run starts to where it ends (None: unknown)."""
-        if self.in_steps:
-            return self.start_epoch * self.period_steps, (self.total_steps or None)
-        return self.start_epoch, self.epochs
-
-    def start_fraction(self) -> float:
-        if self.in_steps:
-            return min(1.0, self.start_epoch * self.period_steps / self.total_steps) if self.total_steps else 0.0
-        return self.start_epoch / max(1, self.epochs)
-
-    def batches(self, info: dict, guess: bool = True) -> int:
-        """Batches in the pass a batch record belongs to (``guess``: or as many as the last pass had), 0 when
-        unknown."""
-        if info["batches"]:
-            return info["batches"]
-        if info["phase"] != "train":
-            return 0
-        return self.train_batches or (self.learnt_batches if guess else 0)
-
-    def fraction(self, info: dict) -> float | None:
-        """How much of the run is done at a batch record; None when nothing says (a stream's first pass)."""
-        if self.in_steps:
-            return min(1.0, info.get("step", 0) / self.total_steps) if self.total_steps else None
-        done = info["epoch"] - 1
-        batches = self.batches(info)
-        if info["phase"] != "train":
-            within: float | None = 1.0
-        else:
-            within = min(1.0, info["batch"] / batches) if batches else None
-        if within is None:
-            return done / max(1, self.epochs) if done > self.start_epoch else None
-        return (done + within) / max(1, self.epochs)
-
-    def train_batch(self, info: dict) -> float | None:
-        """Learn from a training batch record; returns where its running loss goes on the x axis (None:
-        nowhere yet)."""
-        self._last_train_batch = info["batch"]
-        if info.get("step"):
-            self._pass_began_at = info["step"] - info["batch"]
-        if self.in_steps:
-            return info["step"] if info.get("step") else None
-        batches = self.batches(info)
-        return info["epoch"] - 1 + min(1.0, info["batch"] / batches) if batches else None
-
-    def epoch_ended(self, info: dict) -> float:
-        """Learn from an epoch's (a period's) end; returns where its metrics go on the x axis."""
-        step = info.get("step", 0)
-        if not self.in_steps and not self.train_batches:
-            if step and self._pass_began_at is not None:
-                self.learnt_batches = step - self._pass_began_at
-            elif self._last_train_batch:  # the last batch of a pass is always reported
-                self.learnt_batches = self._last_train_batch
-        self._last_train_batch, self._pass_began_at = 0, None
-        if self.in_steps:
-            return step or info["epoch"] * self.period_steps
-        return info["epoch"]
-
-    def where(self, info: dict) -> str:
-        """"epoch 3/4" or "step 140/300": where a batch or epoch record stands."""
-        if self.in_steps:
-            step = info.get("step", 0)
-            return f"step {step}/{self.total_steps}" if self.total_steps else f"step {step}"
-        return f"epoch {info['epoch']}/{info.get('epochs', self.epochs)}"
-
-    def text(self, info: dict) -> str:
-        """The progress bar's words for a batch record."""
-        batches = self.batches(info, guess=False)
-        count = f"{info['batch']}/{batches}" if batches else f"{info['batch']}"
-        if info["phase"] != "train":
-            return f"{self.where(info)} · validating {count}"
-        batch = "" if self.in_steps else f" · batch {count}"
-        return f"{self.where(info)}{batch} · loss {info['loss']:.4f}"
-
-    def best_at(self, best_epoch: int) -> str:
-        if self.in_steps and self.period_steps:
-            step = best_epoch * self.period_steps
-            return f"step {min(step, self.total_steps) if self.total_steps else step}"
-        return f"epoch {best_epoch}"
 
 
 class RunDock(QWidget):
@@ -180,10 +42,14 @@ class RunDock(QWidget):
     cancel_all_requested = Signal()
     #: Drop one queued run: its ticket.
     remove_requested = Signal(str)
+    #: "Evaluate this run": the run's id.
+    evaluate_requested = Signal(str)
+    #: The details (times, log, curves) were shown (True) or hidden.
+    expanded_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("No run yet. Start one from a panel.")
+        self.title = QLabel(IDLE_TITLE)
         self.title.setStyleSheet("font-weight: 600;")
         self.status = QLabel("")
         self.progress = QProgressBar()
@@ -209,7 +75,7 @@ class RunDock(QWidget):
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.curves = CurvesWidget()
-        self.curves.setMinimumHeight(180)
+        self.curves.setMinimumHeight(120)
         self.curves_button = QToolButton(text="Curves")
         self.curves_button.setObjectName("curves_menu")
         self.curves_button.setToolTip("Which metrics are plotted")
@@ -217,29 +83,51 @@ class RunDock(QWidget):
         self.curves_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.curves_button.setAutoRaise(True)
 
-        header = QHBoxLayout()
-        header.addWidget(self.title, 1)
-        header.addWidget(self.status)
-        controls = QHBoxLayout()
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.pause_button)
-        controls.addWidget(self.cancel_button)
-        info = QHBoxLayout()
-        info.addWidget(self.times, 1)
-        info.addWidget(self.queue_button)
-        info.addWidget(self.curves_button)
-        # Progress and controls span the dock's width; log and curves share the rest.
+        # One line that is all the dock shows while idle (the last run and how it ended); the details (times,
+        # log, curves) open when a run starts or on request, so an idle dock leaves the page its room.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names elide
+        self.title.setMinimumWidth(80)
+        self.progress.setMinimumWidth(120)
+        self.times.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # busy words are long
+        self.times.setMinimumWidth(150)
+        self.details_button = QToolButton(text="Details")
+        self.details_button.setObjectName("run_details")
+        self.details_button.setCheckable(True)
+        self.details_button.setAutoRaise(True)
+        self.details_button.setToolTip("Show or hide the run's times, log and curves")
+        self.details_button.toggled.connect(self.set_expanded)
+        self.evaluate_button = QPushButton("Evaluate this run")
+        self.evaluate_button.setObjectName("evaluate_run")
+        self.evaluate_button.setToolTip("Open the Evaluate page of the run's family with this run chosen")
+        self.evaluate_button.clicked.connect(lambda: self.evaluate_requested.emit(self.run_id))
+        self.evaluate_button.hide()
+        strip = QHBoxLayout()
+        strip.addWidget(self.title, 2)
+        strip.addWidget(self.status)
+        strip.addWidget(self.progress, 3)
+        strip.addWidget(self.times, 1)
+        strip.addWidget(self.queue_button)
+        strip.addWidget(self.evaluate_button)
+        strip.addWidget(self.pause_button)
+        strip.addWidget(self.cancel_button)
+        strip.addWidget(self.curves_button)
+        strip.addWidget(self.details_button)
+        # Log and curves share the details' width.
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.log_view)
         splitter.addWidget(self.curves)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        self.details = QWidget()
+        details_layout = QVBoxLayout(self.details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(splitter, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(header)
-        layout.addLayout(controls)
-        layout.addLayout(info)
-        layout.addWidget(splitter, 1)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(strip)
+        layout.addWidget(self.details, 1)
+        #: The run shown (its id once it has one): the one "Evaluate this run" opens.
+        self.run_id = ""
 
         self.watch = Stopwatch()
         self.run_progress = Progress()
@@ -249,12 +137,19 @@ class RunDock(QWidget):
         self._start_fraction = 0.0
         self._paused = False
         self._active = False
+        #: Time of a resumed run's earlier segments (seconds).
+        self._earlier = 0.0
+        #: Whether an ETA is worth showing (not once the run is being stopped or has ended).
+        self._eta_shown = False
+        #: Whether a run can be evaluated (the window knows which pages evaluate): the Evaluate button's test.
+        self.can_evaluate = lambda run_id: False
         self._latest_batch: dict | None = None
         self._clock = QTimer(self)
         self._clock.setInterval(1000 // REFRESH_HZ)
         self._clock.timeout.connect(self._show_batch)
         self._clock.timeout.connect(self._update_times)
         self._set_active(False)
+        self.set_expanded(False)
 
     # -- slots fed by the run queue ------------------------------------------------------------------
     def on_starting(self, ticket: str, title: str) -> None:
@@ -269,14 +164,20 @@ class RunDock(QWidget):
         self._units = {}
         self._fraction = self._start_fraction = 0.0
         self._latest_batch = None
+        self._earlier = 0.0
+        self._eta_shown = True
+        self.run_id = ""
+        self.evaluate_button.hide()
         self._set_active(True)
         self._clock.start()
+        self.set_expanded(True)
         self.append_log(f"— {title} —")
 
     def on_run_started(self, info: dict) -> None:
         metrics = info.get("metrics") or []
         self.curves.set_metrics(metrics)
         self._units = {m["name"]: m.get("unit", "") for m in metrics if m.get("unit")}
+        self.run_id = str(info["run_id"])
         self.status.setText(f"running on {info['device']}")
         self.append_log(f"run {info['run_id']} on {info['device']}; files in {info['run_dir']}")
 
@@ -312,6 +213,7 @@ class RunDock(QWidget):
     def on_fit_ended(self, info: dict) -> None:
         self._show_batch()
         self.watch.stop()
+        self._eta_shown = False
         status = info["status"]
         self.status.setText(status)
         self._set_bar(1.0 if status == "completed" else self._fraction or 0.0)
@@ -323,10 +225,14 @@ class RunDock(QWidget):
         level = "error" if status == "failed" else "info"
         self.append_log(f"{status}{best}. {info.get('message') or ''}".strip(), level)
         self.curves.flush()
+        self.evaluate_button.setVisible(status in ("completed", "stopped") and bool(self.run_id)
+                                        and self.can_evaluate(self.run_id))
+        self._update_times()
 
     def on_failed(self, message: str, details: str) -> None:
         self._latest_batch = None  # the clock must not draw a batch over "failed"
         self.watch.stop()
+        self._eta_shown = False
         self.status.setText("failed")
         self._set_bar(self._fraction or 0.0)  # a busy bar shows no words
         self.progress.setFormat("failed")
@@ -365,6 +271,38 @@ class RunDock(QWidget):
         self.queue_menu.addAction(f"Cancel all (the current run and {count} queued)", self._cancel_all)
         self._show_cancel_scope()
 
+    def carry_earlier(self, seconds: float) -> None:
+        """A resumed run: its earlier segments' time, so elapsed goes on from where the run stopped."""
+        self._earlier = max(0.0, float(seconds))
+        self._update_times()
+
+    def forget_run(self, run_id: str) -> None:
+        """The run shown was deleted: the dock goes back to saying nothing about it."""
+        if not run_id or run_id != self.run_id or self._active:
+            return
+        self.run_id = ""
+        self.title.setText(IDLE_TITLE)
+        self.status.setText("")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.times.setText("")
+        self.evaluate_button.hide()
+        self.curves.clear_curves()
+
+    @property
+    def expanded(self) -> bool:
+        return not self.details.isHidden()
+
+    def set_expanded(self, expanded: bool) -> None:
+        """Show the details (times, log, curves) or only the one-line strip."""
+        self.details.setVisible(expanded)
+        self.details_button.blockSignals(True)
+        self.details_button.setChecked(expanded)
+        self.details_button.blockSignals(False)
+        self.details_button.setText("Hide details" if expanded else "Details")
+        self.expanded_changed.emit(expanded)
+
     def append_log(self, text: str, level: str = "info") -> None:
         prefix = {"warning": "⚠ ", "error": "✖ "}.get(level, "")
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {prefix}{text}")
@@ -378,12 +316,19 @@ class RunDock(QWidget):
         self._cancel_all() if self._queued else self._cancel_current()
 
     def _cancel_current(self) -> None:
+        self._stop_eta()
         self.status.setText("stopping…")
         self.cancel_requested.emit()
 
     def _cancel_all(self) -> None:
+        self._stop_eta()
         self.status.setText("stopping…")
         self.cancel_all_requested.emit()
+
+    def _stop_eta(self) -> None:
+        """A run being stopped has no time left to guess."""
+        self._eta_shown = False
+        self._update_times()
 
     def _show_cancel_scope(self) -> None:
         """The Cancel button says what it cancels: the current run, or all of them while some wait."""
@@ -421,13 +366,13 @@ class RunDock(QWidget):
         return "" if not unit else unit if unit == "%" else f" {unit}"
 
     def _update_times(self) -> None:
-        elapsed = self.watch.elapsed
-        text = f"elapsed {format_seconds(elapsed)}"
+        elapsed = self.watch.elapsed  # this segment's: the ETA's pace is today's
+        text = f"elapsed {format_seconds(self._earlier + elapsed)}"
         if self.busy:  # a busy bar shows no words: they go here
             text = f"{self.progress.format()} · {text}"
         fraction = self._fraction
         if fraction is not None:
             done = fraction - self._start_fraction
-            if self._active and done > 0.01 and fraction < 1:
+            if self._active and self._eta_shown and not self._paused and done > 0.01 and fraction < 1:
                 text += f" · ETA {format_seconds(elapsed * (1 - fraction) / done)}"
         self.times.setText(text)

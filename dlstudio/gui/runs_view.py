@@ -7,6 +7,7 @@ import time
 import tomllib
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QMetaMethod, QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
 from dlstudio.gui.run_dock import format_seconds
 
 if TYPE_CHECKING:
@@ -72,14 +74,23 @@ def model_opener_listening(context: StudioContext) -> bool:
     return context.isSignalConnected(QMetaMethod.fromSignal(context.message_posted))
 
 
+NO_SELECTION = "select runs to compare their curves"
+
+
 class RunsView(QWidget):
     #: The user asked to re-open a run's settings: (plugin, spec dict).
     clone_requested = Signal(str, dict)
+    #: Runs deleted from the store: their ids.
+    deleted = Signal(list)
+    #: "Evaluate": the run's id (the window shows its family's Evaluate page with it chosen).
+    evaluate_requested = Signal(str)
 
     def __init__(self, context: StudioContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.store = context.studio.store
+        #: Whether a run can be evaluated (the window knows which pages evaluate).
+        self.can_evaluate = lambda run_id: False
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels(list(COLUMNS))
         self.proxy = QSortFilterProxyModel(self)
@@ -117,6 +128,7 @@ class RunsView(QWidget):
             ("refresh", "Refresh", self.refresh),
             ("clone", "Clone settings", self.clone_selected),
             ("resume", "Resume", self.resume_selected),
+            ("evaluate", "Evaluate", self.evaluate_selected),
             ("export", "Export run spec…", self.export_selected),
             ("delete", "Delete…", self.delete_selected),
         ):
@@ -132,7 +144,8 @@ class RunsView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 10))  # moved to the emptiest corner when curves are drawn
+        self.plot_note = EmptyNote(self.plot.getPlotItem(), NO_SELECTION)
         plot_box = QWidget()
         plot_layout = QVBoxLayout(plot_box)
         plot_layout.setContentsMargins(0, 0, 0, 0)
@@ -240,6 +253,7 @@ class RunsView(QWidget):
         self.buttons["export"].setEnabled(one)
         self.buttons["resume"].setEnabled(one and rows[0].resumable)
         self.buttons["delete"].setEnabled(bool(ids))
+        self.buttons["evaluate"].setEnabled(one and self._evaluable(ids[0]))
         names: set[str] = set()
         self._metrics = {i: self.store.metrics(i) for i in ids}
         for metrics in self._metrics.values():
@@ -264,6 +278,7 @@ class RunsView(QWidget):
         entries = (
             ("Clone settings", self.clone_selected, one),
             ("Resume", self.resume_selected, one and row is not None and row.resumable),
+            ("Evaluate this run", self.evaluate_selected, one and self._evaluable(ids[0])),
             ("Export run spec…", self.export_selected, one),
             ("Open in the inspector", self.open_selected_in_inspector,
              one and self._has_checkpoint(ids[0]) and model_opener_listening(self.context)),
@@ -300,16 +315,25 @@ class RunsView(QWidget):
         if self.plot.plotItem.legend is not None:
             self.plot.plotItem.legend.clear()
         metric = self.metric_combo.currentText()
-        self.plot.setLabel("left", metric)
+        self.plot.getAxis("left").setLabel(metric)
+        drawn = []
         for n, (run_id, metrics) in enumerate(getattr(self, "_metrics", {}).items()):
             points = metrics.get(metric, [])
             if not points:
                 continue
+            drawn.append((np.array([p[0] for p in points], float), np.array([p[1] for p in points], float)))
             colour = _PALETTE[n % len(_PALETTE)]
             row = self._rows.get(run_id)
             label = f"{run_id} {row.name}" if row else run_id
             self.plot.plot([p[0] for p in points], [p[1] for p in points], name=label,
                            pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour)
+        self.plot_note.set_empty(not drawn, None if drawn else
+                                 NO_SELECTION if not self.selected_ids() else "no points of this metric yet")
+        if drawn:
+            item = self.plot.getPlotItem()
+            item.getViewBox().updateAutoRange()
+            legend = item.legend
+            place_legend(legend, emptiest_corner(item, drawn, (legend.width(), legend.height())))
 
     # -- actions -----------------------------------------------------------------------------------
     def clone_selected(self) -> None:
@@ -328,6 +352,15 @@ class RunsView(QWidget):
         if len(ids) == 1:
             self.buttons["resume"].setEnabled(False)  # a second click would queue a second resume
             self.context.start_run(None, resume_id=ids[0])
+
+    def _evaluable(self, run_id: str) -> bool:
+        row = self._rows.get(run_id)
+        return row is not None and row.status in ("completed", "stopped") and self.can_evaluate(run_id)
+
+    def evaluate_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1 and self._evaluable(ids[0]):
+            self.evaluate_requested.emit(ids[0])
 
     def export_selected(self) -> None:
         ids = self.selected_ids()
@@ -350,12 +383,15 @@ class RunsView(QWidget):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        errors = []
+        errors, gone = [], []
         for run_id in ids:
             try:
                 self.store.delete(run_id)
+                gone.append(run_id)
             except (RuntimeError, KeyError) as exc:
                 errors.append(str(exc))
         if errors:
             self.context.show_error("Some runs were not deleted", "\n".join(errors))
         self.refresh()
+        if gone:
+            self.deleted.emit(gone)

@@ -193,7 +193,8 @@ def test_actions_for_one_run_are_disabled_unless_exactly_one_is_selected(window_
     def enabled():
         return {key: button.isEnabled() for key, button in view.buttons.items()}
 
-    assert enabled() == {"refresh": True, "clone": False, "resume": False, "export": False, "delete": False}
+    assert enabled() == {"refresh": True, "clone": False, "resume": False, "evaluate": False, "export": False,
+                         "delete": False}
     view.select_ids([ids["alpha"]])
     assert all(enabled()[key] for key in (*single, "delete"))
     view.select_ids([ids["alpha"], ids["gamma"]])

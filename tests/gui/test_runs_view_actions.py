@@ -92,7 +92,7 @@ def test_cloning_a_run_reopens_its_settings_in_its_train_panel(make_window, demo
     click(view, "clone", qtbot)
 
     assert window.pages.currentWidget() is window.family_pages["demo"]
-    assert window.family_pages["demo"].currentWidget().widget() is panel
+    assert window.current_panel() is panel
     assert panel.recipe_combo.currentIndex() == 0  # "custom": the form no longer follows a recipe
     assert panel.name_edit.text() == "clone me" and panel.seed_spin.value() == 7
     assert panel.model_box.current_id() == "demo.mlp" and panel.model_box.form().values() == {"hidden": 8}

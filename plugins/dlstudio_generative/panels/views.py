@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.widgets import EmptyNote, log_plot_item
+
 #: Curve colours, in the order series are added.
 COLOURS = ((52, 120, 200), (220, 110, 30), (60, 160, 80), (170, 60, 160), (120, 120, 120))
 HINT_STYLE = "color:#555"
@@ -191,7 +193,7 @@ class Curves(pg.PlotWidget):
     visible and downsamples, so thousands of points stay cheap."""
 
     def __init__(self, title: str, x_label: str, log_y: bool = False, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background="w", plotItem=log_plot_item() if log_y else None)  # decades labelled
         self.setTitle(title, color="#333", size="10pt")
         self.setLabel("bottom", x_label)
         self.setMenuEnabled(False)
@@ -203,6 +205,7 @@ class Curves(pg.PlotWidget):
         self.addLegend(offset=(-10, 10))
         self.setMinimumHeight(140)
         self.log_y = log_y
+        self.note = EmptyNote(self.getPlotItem())  # "no data yet" rather than a made-up 0–1 grid
         self.points: dict[str, tuple[list[float], list[float]]] = {}
         self._curves: dict[str, Any] = {}
 
@@ -231,11 +234,13 @@ class Curves(pg.PlotWidget):
             xs.append(float(x))
             ys.append(float(value))
             self._curves[name].setData(xs, ys)
+            self.note.set_empty(False)
 
     def reset(self) -> None:
         for name, curve in self._curves.items():
             self.points[name] = ([], [])
             curve.setData([], [])
+        self.note.set_empty(True)
 
 
 def save_png_dialog(parent: QWidget, image: QImage | Image.Image | None, title: str, suggested: str) -> str:

@@ -8,8 +8,10 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -60,9 +62,13 @@ class ActivationFunctionsView(QWidget):
         plots.addWidget(self.df_plot, 1)
         side_widget = QWidget()
         side_widget.setLayout(side)
-        side_widget.setMaximumWidth(260)
+        # The list of functions and their parameters is taller than a laptop's page: it scrolls on its own.
+        side_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        side_scroll.setWidget(side_widget)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setFixedWidth(280)
         layout = QHBoxLayout(self)
-        layout.addWidget(side_widget)
+        layout.addWidget(side_scroll)
         layout.addLayout(plots, 1)
         self.redraw()
 

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio_inspector import samples
 from dlstudio_inspector.activations import (
@@ -104,7 +104,7 @@ class ActivationsView(QWidget):
         for n in (16, 64, 256):
             self.per_page.addItem(f"{n} per page", n)
         self.per_page.setCurrentIndex(1)
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Layer"), self.layer_combo, self.prev_button, self.next_button, self.leaves_box,
                   self.relu_box, self.cmap_combo, self.scale_combo, self.page_spin, self.per_page):
             bar.addWidget(w)
@@ -113,12 +113,10 @@ class ActivationsView(QWidget):
                                  "with the share of exact zeros (ReLUs switched off)")
         self.count_spin = QSpinBox(minimum=1, maximum=2048, value=64, singleStep=32)
         self.count_spin.setSuffix(" samples")
-        bar.addStretch(1)
         # The histogram's controls on a second row: one row of every control would not fit a 1280-px screen.
-        hist_bar = QHBoxLayout()
+        hist_bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (self.hist_box, self.count_spin):
             hist_bar.addWidget(w)
-        hist_bar.addStretch(1)
         self.info = QLabel()
         self.hist_info = QLabel()
         self.hist_info.setWordWrap(True)

@@ -10,7 +10,6 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QSlider,
     QSplitter,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio_inspector.activations import colorize
 from dlstudio_inspector.attribution import BASELINE_METHODS, LAYER_METHODS, METHODS, Attribution, attribute, overlay
@@ -77,11 +77,10 @@ class AttributionView(QWidget):
         self.layer_combo = QComboBox(minimumContentsLength=22)
         self.alpha = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=50)
         self.alpha.setFixedWidth(120)
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Method"), self.method_combo, QLabel("Class"), self.class_combo, QLabel("Layer"),
                   self.layer_combo, QLabel("Overlay"), self.alpha):
             bar.addWidget(w)
-        bar.addStretch(1)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.input_view = ImageView()

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio_inspector.compare import Comparison, compare
 from dlstudio_inspector.export import FORMATS, SUFFIXES, ExportResult, export, untrained_reason
@@ -40,11 +40,10 @@ class CompareView(QWidget):
         self.model_combo = QComboBox(minimumContentsLength=18)
         self.add_registered = QPushButton("Add")
         self.clear_button = QPushButton("Clear")
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (self.add_current, QLabel("  or a registered model"), self.model_combo, self.add_registered,
                   self.clear_button):
             bar.addWidget(w)
-        bar.addStretch(1)
         self.info = QLabel("Add two or more models: parameters, FLOPs (for each model's own input size), depth "
                            "and a per-block table side by side.")
         self.info.setWordWrap(True)
@@ -99,10 +98,12 @@ class ExportView(QWidget):
         self.format_combo.addItems(FORMATS)
         self.path_edit = QLineEdit(placeholderText="file to write")
         self.browse_button = QPushButton("Browse…")
-        self.verify_box = QCheckBox("Verify (run the export on the current input and compare)")
+        self.verify_box = QCheckBox("Verify")
+        self.verify_box.setToolTip("Run the written file on the current input and on a batch of another size, "
+                                   "and compare it with the model")
         self.verify_box.setChecked(True)
         self.export_button = QPushButton("Export")
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Format"), self.format_combo, self.path_edit, self.browse_button, self.verify_box,
                   self.export_button):
             bar.addWidget(w)

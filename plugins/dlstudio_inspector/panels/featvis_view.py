@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio_inspector.featvis import Frame, maximise
 from dlstudio_inspector.inputs import takes_tokens
@@ -66,16 +66,14 @@ class FeatVisView(QWidget):
         self.decay_spin.setPrefix("L2 ")
         self.decay_spin.setToolTip("L2 penalty pulling pixels towards grey")
         self.start_button = QPushButton("Start")
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Layer"), self.layer_combo, self.channel_spin, self.steps_spin, self.lr_spin,
                   self.size_spin, self.start_button):
             bar.addWidget(w)
-        bar.addStretch(1)
         # The regularisers on a second row, so that the page fits a 1280-px screen.
-        regularisers = QHBoxLayout()
+        regularisers = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (self.fourier_box, self.transforms_box, self.tv_spin, self.decay_spin):
             regularisers.addWidget(w)
-        regularisers.addStretch(1)
         self.info = QLabel("Optimises an input image so that the chosen channel's mean activation grows (Olah et "
                            "al. 2017): Fourier-space image, random jitter, scale and rotation. For a class, choose "
                            "the last Linear layer and the class's index as the channel.")

@@ -275,6 +275,7 @@ class GraphView(QWidget):
         hint = QLabel("Click a node to find its layer in the Layers tab · double-click a block to expand it, "
                       "a node inside one to collapse it · Ctrl+wheel zooms")
         hint.setStyleSheet("color: #777")
+        hint.setWordWrap(True)  # a narrow window wraps it instead of being made wider
         box.addWidget(hint)
         self.collapse_button.clicked.connect(self._collapse_default)
         self.expand_button.clicked.connect(lambda: self._set_collapsed(set()))

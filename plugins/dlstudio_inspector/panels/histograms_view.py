@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
+from superqt import QFlowLayout
 
 from dlstudio_inspector.common import InspectorError
 from dlstudio_inspector.histograms import PERCENTILES, LayerSeries, layer_series, run_histograms
@@ -32,10 +33,9 @@ class HistogramsView(QWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.addItem("weights", "weight")
         self.kind_combo.addItem("gradients (last batch of each epoch)", "grad")
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Tensor"), self.layer_combo, self.kind_combo):
             bar.addWidget(w)
-        bar.addStretch(1)
         self.info = QLabel("Open a model from a run to see its weight histograms across epochs.")
         self.info.setWordWrap(True)
         self.heat = pg.PlotWidget(title="Histograms over epochs")

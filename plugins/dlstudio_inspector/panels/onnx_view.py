@@ -71,6 +71,7 @@ class OnnxView(QWidget):
         self.check: RunCheck | None = None
         self.title = QLabel("Open an .onnx file to see its graph (Open file…, or drop it here).")
         self.title.setStyleSheet("font-weight: bold")
+        self.title.setWordWrap(True)
         self.search = QLineEdit(placeholderText="Search nodes: name, op type or tensor name", clearButtonEnabled=True)
         self.matches = QLabel()
         bar = QHBoxLayout()

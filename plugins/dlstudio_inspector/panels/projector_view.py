@@ -12,7 +12,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio_inspector import projector, samples
 from dlstudio_inspector.inputs import takes_tokens, tensor_to_image
@@ -74,11 +74,10 @@ class ProjectorView(QWidget):
         self.run_button = QPushButton("Project")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Layer"), self.layer_combo, QLabel("Data"), self.dataset_combo, self.split_combo,
                   self.count_spin, self.method_combo, self.run_button, self.stop_button):
             bar.addWidget(w)
-        bar.addStretch(1)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")

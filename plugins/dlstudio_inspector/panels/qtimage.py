@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QToolButton, QToolTip, QWidget
 
 
 def to_qimage(array: np.ndarray) -> QImage:
@@ -24,8 +24,9 @@ def to_qimage(array: np.ndarray) -> QImage:
 class ImageView(QScrollArea):
     """Shows an image scaled by an integer-ish zoom (nearest neighbour: pixels stay crisp).
 
-    It fits the view until Ctrl+wheel zooms; double-click returns to fitting. ``cell_at`` (set by the owner) maps an
-    image pixel to a tooltip text, e.g. the stats of the feature map under the mouse.
+    It fits the view (never cropped) until zoomed: the wheel zooms while the picture fits (Ctrl+wheel always), the
+    corner's buttons zoom out and in, show it at 100 % or fit it again, as does a double-click. ``cell_at`` (set by
+    the owner) maps an image pixel to a tooltip text, e.g. the stats of the feature map under the mouse.
     """
 
     clicked = Signal(int, int)
@@ -45,6 +46,47 @@ class ImageView(QScrollArea):
         self._image: QImage | None = None
         self.zoom: float | None = None  # None: fit to the view
         self.cell_at: Callable[[int, int], str] | None = None
+        # The zoom controls float over the top right corner (children of the view, not of what scrolls).
+        self.controls = QWidget(self)
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(2, 2, 2, 2)
+        row.setSpacing(1)
+        self.zoom_label = QLabel()
+        self.zoom_label.setStyleSheet("color: #555; background: rgba(255, 255, 255, 190); padding: 0 3px")
+        row.addWidget(self.zoom_label)
+        self.buttons: dict[str, QToolButton] = {}
+        for key, text, tip, slot in (("out", "−", "Zoom out", self.zoom_out), ("in", "+", "Zoom in", self.zoom_in),
+                                     ("actual", "100 %", "One screen pixel per picture pixel", self.actual_size),
+                                     ("fit", "Fit", "The whole picture in the view (or double-click)", self.fit)):
+            button = QToolButton(text=text, toolTip=tip, autoRaise=False)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+            self.buttons[key] = button
+        self.controls.hide()
+
+    # -- zoom -----------------------------------------------------------------------------------------
+    def scale(self) -> float:
+        """Screen pixels per picture pixel now."""
+        return self._scale()
+
+    def fit(self) -> None:
+        self.zoom = None
+        self._redraw()
+
+    def actual_size(self) -> None:
+        self.zoom = 1.0
+        self._redraw()
+
+    def zoom_in(self) -> None:
+        self._zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self._zoom_by(0.8)
+
+    def _zoom_by(self, factor: float) -> None:
+        if self._image is not None:
+            self.zoom = max(0.05, min(64.0, self._scale() * factor))
+            self._redraw()
 
     def set_image(self, image: QImage | np.ndarray | None) -> None:
         if isinstance(image, np.ndarray):
@@ -66,8 +108,13 @@ class ImageView(QScrollArea):
     def _redraw(self) -> None:
         if self._image is None or self._image.isNull():
             self.label.clear()
+            self.controls.hide()
             return
         s = self._scale()
+        self.zoom_label.setText("fit" if self.zoom is None else f"{s:.0%}")
+        self.controls.show()
+        self.controls.adjustSize()
+        self._place_controls()
         size = self._image.size() * s
         # Enlarging: nearest neighbour keeps pixels crisp. Shrinking: smooth, or thin grid lines vanish.
         mode = Qt.TransformationMode.FastTransformation if s >= 1 else Qt.TransformationMode.SmoothTransformation
@@ -78,23 +125,27 @@ class ImageView(QScrollArea):
         if not fit:
             self.label.resize(pixmap.size().expandedTo(self.viewport().size()))
 
+    def _place_controls(self) -> None:
+        self.controls.move(max(0, self.viewport().width() - self.controls.width() - 2), 2)
+        self.controls.raise_()
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._place_controls()
         if self.zoom is None:
             self._redraw()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self._image is not None:
-            factor = 1.25 if event.angleDelta().y() > 0 else 0.8
-            self.zoom = max(0.05, min(64.0, self._scale() * factor))
-            self._redraw()
+        # The wheel zooms a fitted picture (nothing to scroll); once zoomed in it scrolls, and Ctrl+wheel zooms.
+        if self._image is not None and (self.zoom is None
+                                        or event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self._zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
             event.accept()
             return
         super().wheelEvent(event)
 
     def mouseDoubleClickEvent(self, event) -> None:
-        self.zoom = None
-        self._redraw()
+        self.fit()
 
     def _image_pos(self, pos: QPoint) -> tuple[int, int] | None:
         pixmap = self.label.pixmap()

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QGridLayout,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio import runs
 from dlstudio_inspector import inputs, samples, sources, trust
@@ -39,13 +39,22 @@ class SourceBar(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
 
+        # One "Open" for every kind of model: the kind chosen first (a run's checkpoint, a registered model, a
+        # file), then what of that kind; the button opens it (a file: the file dialog).
+        self.kind_combo = QComboBox()
+        for title, kind in (("A run's checkpoint", "run"), ("A registered model", "registered"),
+                            ("A model file…", "file")):
+            self.kind_combo.addItem(title, kind)
+        self.kind_combo.setToolTip("What to open: a training run's checkpoint, a registered model with random "
+                                   "weights, or a model file (.pt, .safetensors, .onnx, TorchScript)")
         self.model_combo = QComboBox(minimumContentsLength=18)
-        self.open_model_button = QPushButton("Open")
         self.run_combo = QComboBox(minimumContentsLength=22)
         self.which_combo = QComboBox()
         self.which_combo.addItems(["best", "last", "final"])
-        self.open_run_button = QPushButton("Open")
-        self.file_button = QPushButton("Open file…")
+        self.which_combo.setToolTip("Which of the run's checkpoints: the best epoch's, the last epoch's, or the "
+                                    "final model")
+        self.open_button = QPushButton("Open")
+        self.open_button.setObjectName("inspector_open")
         self.shape_edit = QLineEdit(placeholderText="input shape, e.g. 3,224,224")
         self.shape_edit.setToolTip("The input shape (without the batch) to open a file with, when the file does not "
                                    "say it or says it wrong (TorchScript files); empty: the file's own")
@@ -53,12 +62,10 @@ class SourceBar(QWidget):
         self.follow_box = QCheckBox("Follow training")
         self.follow_box.setToolTip("Reload the run's latest checkpoint after each epoch")
         self.refresh_button = QPushButton("Latest checkpoint")
-        row = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_combo, self.open_model_button, QLabel("  Run"), self.run_combo,
-                  self.which_combo, self.open_run_button, self.file_button, self.follow_box,
-                  self.refresh_button):
+        row = QFlowLayout()  # wraps onto more lines in a narrow window
+        for w in (QLabel("Open"), self.kind_combo, self.run_combo, self.which_combo, self.model_combo,
+                  self.open_button, self.follow_box, self.refresh_button):
             row.addWidget(w)
-        row.addStretch(1)
         grid.addLayout(row, 0, 0)
 
         self.input_combo = QComboBox()
@@ -69,22 +76,20 @@ class SourceBar(QWidget):
         self.index_spin = QSpinBox(maximum=10_000_000)
         self.index_spin.setPrefix("#")
         self.input_file_button = QPushButton("Choose…")
-        self.input_label = QLabel()
+        self.input_label = QLabel(wordWrap=True)  # a long file name wraps instead of widening the page
         self.input_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row = QHBoxLayout()
+        row = QFlowLayout()  # wraps onto more lines in a narrow window
         # The input shape sits with the input, not in the model row: the page must fit a 1280-px screen.
         for w in (QLabel("Input"), self.input_combo, self.dataset_combo, self.split_combo, self.index_spin,
                   self.input_file_button, QLabel("  Shape"), self.shape_edit, self.input_label):
             row.addWidget(w)
-        row.addStretch(1)
         grid.addLayout(row, 1, 0)
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         grid.addWidget(self.title_label, 2, 0)
 
-        self.open_model_button.clicked.connect(self.open_registered)
-        self.open_run_button.clicked.connect(self.open_run)
-        self.file_button.clicked.connect(self.choose_file)
+        self.open_button.clicked.connect(self.open_chosen)
+        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
         self.refresh_button.clicked.connect(self.refresh)
         self.input_combo.currentIndexChanged.connect(self._input_mode)
         self.dataset_combo.activated.connect(lambda _i: self.load_sample())
@@ -99,6 +104,9 @@ class SourceBar(QWidget):
         context.run_finished.connect(lambda *_: self.reload_lists())
         context.run_epoch.connect(self._epoch)
         self.reload_lists()
+        if not self.run_combo.count():
+            self.set_kind("registered")  # no run yet: the models there are
+        self._kind_changed()
         self._input_mode()
         self._model_changed()
 
@@ -144,6 +152,27 @@ class SourceBar(QWidget):
             self._input_mode_widgets()
 
     # -- opening models ---------------------------------------------------------------------------------
+    def set_kind(self, kind: str) -> None:
+        """Choose what "Open" opens: ``run``, ``registered`` or ``file``."""
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+
+    def _kind_changed(self) -> None:
+        kind = self.kind_combo.currentData()
+        self.run_combo.setVisible(kind == "run")
+        self.which_combo.setVisible(kind == "run")
+        self.model_combo.setVisible(kind == "registered")
+        self.open_button.setText("Open…" if kind == "file" else "Open")
+
+    def open_chosen(self) -> None:
+        """The one Open: the chosen run's checkpoint, the chosen registered model, or a file from the dialog."""
+        kind = self.kind_combo.currentData()
+        if kind == "run":
+            self.open_run()
+        elif kind == "registered":
+            self.open_registered()
+        else:
+            self.choose_file()
+
     def open_registered(self) -> None:
         model_id = self.model_combo.currentData()
         if model_id:

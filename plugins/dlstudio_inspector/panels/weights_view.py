@@ -9,13 +9,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from dlstudio import runs
 from dlstudio_inspector.activations import COLORMAPS, colorize
@@ -46,11 +46,10 @@ class WeightsView(QWidget):
         self.cmap_combo.addItems(["coolwarm", *[c for c in COLORMAPS if c != "coolwarm"]])
         self.page_spin = QSpinBox(minimum=1, maximum=1)
         self.page_spin.setPrefix("page ")
-        bar = QHBoxLayout()
+        bar = QFlowLayout()  # wraps onto more lines in a narrow window
         for w in (QLabel("Layer"), self.layer_combo, self.channel_combo, self.channel_spin, self.cmap_combo,
                   self.page_spin):
             bar.addWidget(w)
-        bar.addStretch(1)
         self.info = QLabel()
         self.filters = ImageView()
         self.hist = pg.PlotWidget(title="Weight histogram")

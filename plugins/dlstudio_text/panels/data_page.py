@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.forms import ParamForm
+from dlstudio.gui.widgets import log_plot_item
 from dlstudio.spec import SpecError
 from dlstudio_text.explore import histogram
 from dlstudio_text.panels.widgets import (
@@ -147,7 +148,7 @@ class DataPage(QWidget):
         top_row.addWidget(QLabel("The"))
         top_row.addWidget(self.top_n)
         top_row.addWidget(self.top_n_label, 1)
-        self.coverage_plot = pg.PlotWidget(background="w")
+        self.coverage_plot = pg.PlotWidget(background="w", plotItem=log_plot_item())  # decades labelled
         self.coverage_plot.setTitle("Coverage of the training tokens by the n most frequent", color="#333")
         self.coverage_plot.setLabel("bottom", "vocabulary size n (log scale)")
         self.coverage_plot.setLabel("left", "coverage")

@@ -12,6 +12,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
+from dlstudio.gui.widgets import EmptyNote
+
 #: Backgrounds of known tokens (alternating, so neighbours are told apart), of an unknown token, and the
 #: colour of text past fix_length.
 TOKEN_BACKGROUNDS = ("#d6e6f7", "#fbe3c0")
@@ -87,6 +89,7 @@ class BarChart(pg.PlotWidget):
         self.hideButtons()
         self.showGrid(x=horizontal, y=not horizontal, alpha=0.2)
         self.setMinimumHeight(150)
+        self.note = EmptyNote(self.getPlotItem())  # "no data yet" rather than a made-up 0–1 grid
 
     def set_bars(self, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], tuple]]) -> None:
         self.clear()
@@ -109,6 +112,7 @@ class BarChart(pg.PlotWidget):
         if self.horizontal:
             self.getViewBox().invertY(True)
             self.setXRange(0, 1, padding=0.02)
+        self.note.set_empty(not any(len(values) for _, values, _ in series))
 
 
 class Histogram(pg.PlotWidget):
@@ -123,6 +127,7 @@ class Histogram(pg.PlotWidget):
         self.hideButtons()
         self.showGrid(y=True, alpha=0.2)
         self.setMinimumHeight(150)
+        self.note = EmptyNote(self.getPlotItem())
 
     def set_histogram(self, series: Sequence[tuple[str, np.ndarray, np.ndarray, tuple]], marker: float = 0,
                       marker_label: str = "") -> None:
@@ -137,6 +142,7 @@ class Histogram(pg.PlotWidget):
             line = pg.InfiniteLine(marker, angle=90, pen=pg.mkPen("#b00", width=2, style=Qt.PenStyle.DashLine),
                                    label=marker_label, labelOpts={"position": 0.9, "color": "#b00"})
             self.addItem(line)
+        self.note.set_empty(not any(len(counts) for _, counts, _, _ in series))
 
 
 class TokenTable(QAbstractTableModel):

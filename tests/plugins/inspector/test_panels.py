@@ -36,8 +36,9 @@ def idle(panel):
 
 def open_model(panel, qtbot, model_id):
     bar = panel.source
+    bar.set_kind("registered")
     bar.model_combo.setCurrentIndex(bar.model_combo.findData(model_id))
-    qtbot.mouseClick(bar.open_model_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(bar.open_button, Qt.MouseButton.LeftButton)
     idle(panel)
     assert panel.session.opened is not None and panel.session.opened.model_id == model_id
 
@@ -202,7 +203,8 @@ def test_following_a_training_run_reloads_its_latest_checkpoint(panel, qtbot, st
     bar = panel.source
     bar.run_combo.setCurrentIndex(bar.run_combo.findData(run_id))
     bar.which_combo.setCurrentText("last")
-    qtbot.mouseClick(bar.open_run_button, Qt.MouseButton.LeftButton)
+    bar.set_kind("run")
+    qtbot.mouseClick(bar.open_button, Qt.MouseButton.LeftButton)
     idle(panel)
     assert panel.session.opened.epoch == 1 and bar.follow_box.isEnabled()
     bar.follow_box.setChecked(True)

@@ -37,4 +37,4 @@ def test_model_open_in_the_real_window_shows_the_inspector(make_window, studio, 
     window.context.post("model.open", {"path": str(tmp_path / "cnn.safetensors")})
     assert panel.session.wait_idle(60_000)
     assert panel.session.opened.model_id == "tiny.cnn"
-    assert window.family_pages[FAMILY].currentWidget().widget() is panel
+    assert window.current_panel() is panel

@@ -1,0 +1,108 @@
+"""The window's panel pages: each family a row of tabs, each tab one panel, built when first needed.
+
+At start-up the shown panel is built at once and the others one per event-loop turn (all at once they kept
+the window from responding for ~0.7 s); using a panel (showing it, cloning into it, posting a message) builds
+it first. A panel that scrolls itself is its page; any other is put in one scroll area: one scroll level.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QLabel, QListWidgetItem, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+
+class PanelPages:
+    """Mixed into the main window: it uses ``studio``, ``context``, ``panels``, ``_panel_pages``, ``_unbuilt``,
+    ``family_pages``, ``pages`` and ``families``."""
+
+    def _add_family(self, studio: Any, family, build_panels_later: bool = False) -> None:
+        tabs = QTabWidget()
+        tabs.setDocumentMode(True)
+        panels = sorted((p for p in studio.registry.panels if p.family == family.id), key=lambda p: (p.order, p.title))
+        for panel in panels:
+            self._panel_pages[panel.id] = page = _page()
+            self._unbuilt[panel.id] = panel
+            if not build_panels_later:
+                self.build_panel(panel.id)
+            tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
+        if not panels:
+            tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
+        tabs.currentChanged.connect(lambda _index, tabs=tabs: self._build_shown(tabs))
+        self.family_pages[family.id] = tabs
+        self.pages.addWidget(tabs)
+        item = QListWidgetItem(family.title)
+        item.setData(Qt.ItemDataRole.UserRole, family.id)
+        item.setToolTip(family.description)
+        self.families.addItem(item)
+
+    def build_panel(self, panel_id: str) -> QWidget | None:
+        """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""
+        panel = self._unbuilt.pop(panel_id, None)
+        if panel is None:
+            return self.panels.get(panel_id)
+        try:
+            widget = panel.factory(self.context)
+            if not isinstance(widget, QWidget):
+                raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
+        except Exception as exc:
+            record = self.studio.plugin_record(panel.plugin)
+            if record is not None:
+                record.warnings.append(f"panel {panel.id!r} failed to build: {exc}")
+            widget = QLabel(f"The panel “{panel.title}” of plugin {panel.plugin!r} failed to build:\n\n"
+                            f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        widget.setObjectName(panel.id)
+        self.panels[panel.id] = widget
+        _hold(self._panel_pages[panel.id], widget)
+        return widget
+
+    def build_all_panels(self) -> None:
+        for panel_id in list(self._unbuilt):
+            self.build_panel(panel_id)
+
+    def _build_shown(self, tabs: QTabWidget) -> None:
+        shown = tabs.currentWidget()
+        for panel_id in list(self._unbuilt):
+            if self._panel_pages[panel_id] is shown:
+                self.build_panel(panel_id)
+
+    def _build_next_panel(self) -> None:
+        if not self._unbuilt:
+            return
+        self.build_panel(next(iter(self._unbuilt)))
+        QTimer.singleShot(0, self._build_next_panel)
+
+
+def _page() -> QWidget:
+    """A panel's tab page, empty until the panel is built (:func:`_hold`)."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return page
+
+
+def _hold(page: QWidget, panel: QWidget) -> None:
+    page.layout().addWidget(panel if _scrolls_itself(panel) else _scrollable(panel))
+
+
+def _scrolls_itself(panel: QWidget) -> bool:
+    """A panel holding scroll areas of its own (a form that scrolls under fixed buttons, a zoomable picture) is
+    not put in another: one scroll level per page, and its own buttons stay in view."""
+    return isinstance(panel, QScrollArea) or panel.findChild(QScrollArea) is not None
+
+
+def _scrollable(panel: QWidget) -> QScrollArea:
+    """A panel in a frameless, vertically scrolling area: one taller than the screen scrolls instead of
+    making the window taller than the screen. Sideways it keeps its full width (forms scrolled
+    sideways are hard to use)."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(panel)
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
