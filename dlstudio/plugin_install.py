@@ -332,15 +332,16 @@ class Snapshot:
         return cls(installed(), plugin_entry_points())
 
     def outcome(self, action: str, targets: list[str], returncode: int, log: list[str],
-                cancelled: bool = False) -> Outcome:
-        after, plugins = installed(), plugin_entry_points()
+                cancelled: bool = False, after: Snapshot | None = None) -> Outcome:
+        """What changed between this snapshot and ``after`` (default: what is installed now)."""
+        after = Snapshot.take() if after is None else after
         before = self.versions
         out = Outcome(action, list(targets), returncode, cancelled=cancelled)
-        out.added = {n: v for n, v in after.items() if n not in before}
-        out.removed = {n: v for n, v in before.items() if n not in after}
-        out.changed = {n: (before[n], v) for n, v in after.items() if n in before and before[n] != v}
-        out.new_plugins = sorted(set(plugins) - set(self.plugins))
-        out.gone_plugins = sorted(set(self.plugins) - set(plugins))
+        out.added = {n: v for n, v in after.versions.items() if n not in before}
+        out.removed = {n: v for n, v in before.items() if n not in after.versions}
+        out.changed = {n: (before[n], v) for n, v in after.versions.items() if n in before and before[n] != v}
+        out.new_plugins = sorted(set(after.plugins) - set(self.plugins))
+        out.gone_plugins = sorted(set(self.plugins) - set(after.plugins))
         out.error = pip_errors(log) if returncode != 0 else ""
         return out
 

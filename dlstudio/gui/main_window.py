@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
+from dlstudio.gui.plugin_manager_recovery import family_icon
 from dlstudio.gui.run_dock import RunDock
 
 if TYPE_CHECKING:
@@ -216,6 +217,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.family_pages[family.id] = tabs
         self.pages.addWidget(tabs)
         item = QListWidgetItem(family.title)
+        item.setIcon(family_icon(family.id))  # resources/: dlstudio/gui/plugin_manager_recovery.py
         item.setData(Qt.ItemDataRole.UserRole, family.id)
         item.setToolTip(family.description)
         self.families.addItem(item)
@@ -296,6 +298,15 @@ class MainWindow(DesktopActions, QMainWindow):
                 self.families.setCurrentRow(row)
                 return True
         return False
+
+    def add_families(self, family_ids: list[str]) -> None:
+        """Pages for families registered after start-up (a plugin installed from Plugins…), above Runs."""
+        runs_row = next(row for row in range(self.families.count())
+                        if self.families.item(row).data(Qt.ItemDataRole.UserRole) == RUNS_PAGE)
+        for family_id in family_ids:
+            self._add_family(self.studio, self.studio.registry.families.get(family_id))
+            self.families.insertItem(runs_row - 1, self.families.takeItem(self.families.count() - 1))
+            runs_row += 1
 
     def show_runs(self) -> None:
         self._select_family(RUNS_PAGE)
