@@ -186,6 +186,7 @@ def test_the_crash_recovery_prompt_names_the_plugin_and_disabling_it_is_saved(qt
     assert offer_crash_recovery(studio_home, ask=click_disable) == ["disabled killer"]
     ((text, informative, buttons),) = shown
     assert text == "The last time dlstudio ran, it stopped while loading the plugin “killer” from dlstudio-killer."
+    assert informative.startswith("Disable “killer” to start without it")
     assert set(buttons) == {"Disable killer", "Start in safe mode", "Load it anyway"}
     assert Settings(studio_home).disabled_plugins() == {"killer"}
     assert not marker.exists() and offer_crash_recovery(studio_home, ask=click_disable) == []
