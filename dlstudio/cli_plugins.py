@@ -112,8 +112,10 @@ def _run(action: str, targets: list[str], command: list[str], args: argparse.Nam
         print(json.dumps(result))
     else:
         print(outcome.summary())
-        if outcome.error:
+        if outcome.error and not sys.stderr.isatty():  # on a terminal, pip's reason was just shown above
             print(outcome.error)
+        if outcome.hint:
+            print(outcome.hint)
         for r in loaded:
             print(f"plugin {r.name}: {r.status}" + (f" ({r.error})" if r.error else ""))
         if outcome.ok and action != UNINSTALL and outcome.new_plugins:

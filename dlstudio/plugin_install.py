@@ -313,11 +313,20 @@ class Outcome:
         said = "; ".join(p for p in parts if p) or "nothing changed"
         return f"{head}: {said}"
 
+    @property
+    def hint(self) -> str:
+        """What pip's failure means here, when it is the pins that refused it (pip's own advice does not apply)."""
+        if "(constraint)" in self.error:
+            return ("dlstudio keeps what it runs on at the installed versions (pip's '(constraint)' lines): this "
+                    "plugin needs other versions of them, so it cannot be installed into this dlstudio; ask its "
+                    "author for a release that works with these versions")
+        return ""
+
     def to_json(self) -> dict:
         return {"action": self.action, "targets": self.targets, "ok": self.ok, "returncode": self.returncode,
                 "cancelled": self.cancelled, "added": self.added, "removed": self.removed,
                 "changed": {n: list(v) for n, v in self.changed.items()}, "new_plugins": self.new_plugins,
-                "gone_plugins": self.gone_plugins, "error": self.error, "summary": self.summary()}
+                "gone_plugins": self.gone_plugins, "error": self.error, "hint": self.hint, "summary": self.summary()}
 
 
 @dataclass

@@ -50,7 +50,7 @@ class CrashReport:
     def message(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)) if self.started else "at some point"
         where = f" (from {self.distribution})" if self.distribution else ""
-        return (f"dlstudio stopped unexpectedly while loading plugin {self.plugin!r}{where}, started {when}. "
+        return (f"the last dlstudio stopped unexpectedly while loading plugin {self.plugin!r}{where}, started {when}. "
                 f"If it happens again, disable it (`dlstudio plugins disable {self.plugin}`, or the Plugins "
                 "dialog), or start with --safe-mode to load the built-in plugins only.")
 

@@ -53,7 +53,8 @@ def describe(record: PluginRecord, registry: Registry | None) -> str:
                      f"{'.'.join(map(str, CONTRACT_VERSION))})")
     if record.load_seconds:
         slow = " — slows down every start" if record.slow else ""
-        lines.append(f"load time: {record.load_seconds:.2f} s{slow}")
+        seconds = f"{record.load_seconds:.2f} s" if record.load_seconds >= 0.005 else "< 0.01 s"
+        lines.append(f"load time: {seconds}{slow}")
     if record.note:
         lines.append(f"note: {record.note}")
     items = registry.items_of(record.name) if registry is not None and not record.name_taken else {}

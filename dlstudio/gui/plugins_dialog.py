@@ -199,7 +199,7 @@ class PluginsDialog(QDialog):
             off = record.name in disabled or record.name_taken
             enabled.setCheckState(Qt.CheckState.Unchecked if off else Qt.CheckState.Checked)
             status = record.status + (f" ({len(record.warnings)} warnings)" if record.warnings else "")
-            load = f"{record.load_seconds:.2f} s" if record.load_seconds else "–"
+            load = _seconds(record.load_seconds) if record.load_seconds else "–"
             cells = [enabled, QTableWidgetItem(record.name), QTableWidgetItem(record.version or "–"),
                      QTableWidgetItem(status), QTableWidgetItem(load), QTableWidgetItem(installed_by(record)),
                      QTableWidgetItem(record.source)]
@@ -340,6 +340,7 @@ class PluginsDialog(QDialog):
             reason = next((line for line in outcome.error.splitlines() if line.startswith("ERROR:")), "")
             text += f". {reason.removeprefix('ERROR: ')}" if reason else ""
             text += " (pip's whole reason is in the log above)" if outcome.error else ""
+            text += f". {outcome.hint[0].upper()}{outcome.hint[1:]}." if outcome.hint else ""
         if outcome.ok and (outcome.removed or outcome.changed or outcome.gone_plugins):
             self.restart_needed = sorted({*outcome.removed, *outcome.changed})
         if self.restart_needed:
@@ -357,12 +358,13 @@ class PluginsDialog(QDialog):
             return ""
         records = load_into(self.studio, now)
         self._fill_table()
-        families = [f.id for r in records for f in self.studio.registry.families if f.plugin == r.name]
+        families = [f for r in records for f in self.studio.registry.families if f.plugin == r.name]
         window = self.parent()
         if families and hasattr(window, "add_families"):
-            window.add_families(families)
+            window.add_families([f.id for f in families])
         said = [f"{r.name} {r.status}" + (f" ({r.error})" if r.error else "") for r in records]
-        return ". Plugin " + "; ".join(said)
+        where = f": {', '.join(f.title for f in families)} is in the window" if families else ""
+        return ". Plugin " + "; ".join(said) + where
 
     def _restart(self, safe_mode: bool) -> None:
         window = self.parent() if isinstance(self.parent(), QWidget) else None
@@ -387,3 +389,7 @@ class PluginsDialog(QDialog):
             self._refused("pip is still running: Cancel it first, or wait for it to finish")
             return
         super().reject()
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value >= 0.005 else "< 0.01 s"

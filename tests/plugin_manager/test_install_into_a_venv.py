@@ -97,6 +97,7 @@ def test_a_plugin_that_wants_another_torch_is_refused_with_pips_reason_and_nothi
     # pip's resolver says why, in its own words, naming the pinned torch and the plugin's wish.
     assert "ResolutionImpossible" in result["error"]
     assert "torch==1.13.1" in result["error"] and "(constraint) torch==" in result["error"]
+    assert result["hint"].startswith("dlstudio keeps what it runs on at the installed versions")
     assert throwaway.freeze() == before
     assert not list(throwaway.site.glob("oldtorch*")) and not list(throwaway.site.glob("dlstudio_oldtorch*"))
 

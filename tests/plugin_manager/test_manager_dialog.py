@@ -82,7 +82,8 @@ def test_installing_streams_pips_log_and_the_new_plugin_joins_the_window_then_un
     assert not dialog.progress.isVisible() and not dialog.cancel_button.isVisible()
 
     assert outcome.ok and outcome.added == {"dlstudio-hello-plugin": "0.1.0"} and outcome.new_plugins == ["hello"]
-    assert dialog.result_label.text() == "install done: added dlstudio-hello-plugin 0.1.0. Plugin hello loaded"
+    assert dialog.result_label.text() == ("install done: added dlstudio-hello-plugin 0.1.0. "
+                                          "Plugin hello loaded: Hello spirals is in the window")
     assert not dialog.restart_button.isVisible()
     # Without a restart: the plugin is in the table, its family in the window, above Runs, with its panels.
     hello = rows(dialog)["hello"]
@@ -172,9 +173,8 @@ def test_built_in_plugins_cannot_be_uninstalled_from_the_dialog(qtbot, studio_ho
     assert all(r["Load time"].endswith(" s") for n, r in rows(dialog).items() if r["Status"] == "loaded")
 
 
-def test_the_crash_recovery_prompt_names_the_plugin_and_disabling_it_is_saved(qtbot, studio_home, monkeypatch):
+def test_the_crash_recovery_prompt_names_the_plugin_and_disabling_it_is_saved(qtbot, studio_home):
     studio_home.mkdir(parents=True)
-    monkeypatch.delenv(plugin_safety.SAFE_MODE_ENV, raising=False)
     marker = studio_home / f"{plugin_safety.MARKER_PREFIX}999999991.json"
     marker.write_text(json.dumps({"plugin": "killer", "distribution": "dlstudio-killer", "pid": 999999991}))
     shown = []
@@ -192,9 +192,8 @@ def test_the_crash_recovery_prompt_names_the_plugin_and_disabling_it_is_saved(qt
     assert not marker.exists() and offer_crash_recovery(studio_home, ask=click_disable) == []
 
 
-def test_choosing_safe_mode_in_the_prompt_starts_in_safe_mode(qtbot, studio_home, monkeypatch):
+def test_choosing_safe_mode_in_the_prompt_starts_in_safe_mode(qtbot, studio_home):
     studio_home.mkdir(parents=True)
-    monkeypatch.delenv(plugin_safety.SAFE_MODE_ENV, raising=False)
     (studio_home / f"{plugin_safety.MARKER_PREFIX}999999992.json").write_text(json.dumps({"plugin": "killer"}))
     assert offer_crash_recovery(studio_home, ask=lambda box: box.safe_button) == ["safe mode"]
     assert plugin_safety.safe_mode_requested()
