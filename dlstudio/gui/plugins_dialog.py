@@ -99,7 +99,7 @@ class PluginsDialog(QDialog):
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)
         splitter.addWidget(self.log)
-        splitter.setSizes([300, 200, 160])
+        splitter.setSizes([240, 260, 160])
         layout.addWidget(splitter, 1)
         layout.addLayout(self._progress_row())
         layout.addLayout(self._plugin_buttons())
@@ -333,6 +333,8 @@ class PluginsDialog(QDialog):
         self.outcome = outcome
         self._busy(False)
         text, error = outcome.summary(), False
+        if outcome.ok and outcome.action == INSTALL:
+            self.target.clear()  # done: the field is ready for the next one
         if outcome.ok and outcome.new_plugins:
             text += self._load_new(outcome.new_plugins)
         elif not outcome.ok:
