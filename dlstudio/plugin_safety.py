@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class CrashReport:
     """A plugin that was loading when a dlstudio process died."""
 
     plugin: str
+    #: What the plugin's code was doing: "loading", or building a panel ("building panel 'x.y' of").
+    doing: str = "loading"
     distribution: str = ""
     source: str = ""
     #: When it started loading (seconds since the epoch).
@@ -50,7 +52,8 @@ class CrashReport:
     def message(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)) if self.started else "at some point"
         where = f" (from {self.distribution})" if self.distribution else ""
-        return (f"the last dlstudio stopped unexpectedly while loading plugin {self.plugin!r}{where}, started {when}. "
+        return (f"the last dlstudio stopped unexpectedly while {self.doing} plugin {self.plugin!r}{where}, "
+                f"started {when}. "
                 f"If it happens again, disable it (`dlstudio plugins disable {self.plugin}`, or the Plugins "
                 "dialog), or start with --safe-mode to load the built-in plugins only.")
 
@@ -61,11 +64,16 @@ class LoadingMarker:
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / f"{MARKER_PREFIX}{os.getpid()}.json"
 
-    @contextmanager
-    def watch(self, candidate: Any) -> Iterator[None]:
+    def watch(self, candidate: Any) -> AbstractContextManager[None]:
         """Mark ``candidate`` (a :class:`dlstudio.plugins.Candidate`) as loading while the ``with`` body runs."""
-        data = {"plugin": candidate.name, "distribution": getattr(candidate, "distribution", ""),
-                "source": getattr(candidate, "source", ""), "started": time.time(), "pid": os.getpid()}
+        return self.running(candidate.name, "loading", getattr(candidate, "distribution", ""),
+                            getattr(candidate, "source", ""))
+
+    @contextmanager
+    def running(self, plugin: str, doing: str, distribution: str = "", source: str = "") -> Iterator[None]:
+        """Mark ``plugin``'s code as running (``doing``: "loading", "building panel 'x' of") in the ``with`` body."""
+        data = {"plugin": plugin, "doing": doing, "distribution": distribution, "source": source,
+                "started": time.time(), "pid": os.getpid()}
         try:
             self.path.write_text(json.dumps(data), encoding="utf-8")
         except OSError:  # a read-only or full data folder must not stop the plugins from loading
@@ -91,7 +99,8 @@ def take_crash_reports(home: Path) -> list[CrashReport]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-            report = CrashReport(plugin=str(data.get("plugin") or "?"), distribution=str(data.get("distribution", "")),
+            report = CrashReport(plugin=str(data.get("plugin") or "?"), doing=str(data.get("doing") or "loading"),
+                                 distribution=str(data.get("distribution", "")),
                                  source=str(data.get("source", "")), started=float(data.get("started", 0.0)),
                                  pid=int(data.get("pid", 0)))
         except (OSError, ValueError, TypeError):  # cut short as it was written: the plugin is unknown

@@ -31,6 +31,7 @@ from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
 from dlstudio.gui.plugin_manager_recovery import family_icon
 from dlstudio.gui.run_dock import RunDock
+from dlstudio.plugin_safety import LoadingMarker
 
 if TYPE_CHECKING:
     from dlstudio.gui.context import StudioContext
@@ -195,9 +196,11 @@ class MainWindow(DesktopActions, QMainWindow):
         tabs = QTabWidget()
         tabs.setDocumentMode(True)
         panels = sorted((p for p in studio.registry.panels if p.family == family.id), key=lambda p: (p.order, p.title))
+        marker = LoadingMarker(studio.home)  # a native crash in a panel's factory names it at the next start
         for panel in panels:
             try:
-                widget = panel.factory(self.context)
+                with marker.running(panel.plugin, f"building panel {panel.id!r} of"):
+                    widget = panel.factory(self.context)
                 if not isinstance(widget, QWidget):
                     raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
             except Exception as exc:

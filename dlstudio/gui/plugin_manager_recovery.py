@@ -58,7 +58,7 @@ class CrashRecoveryBox(QMessageBox):
         known = report.plugin != "?"
         plugin = f"the plugin “{report.plugin}”" if known else "a plugin"
         where = f" from {report.distribution}" if report.distribution else ""
-        self.setText(f"The last time dlstudio ran, it stopped while loading {plugin}{where}.")
+        self.setText(f"The last time dlstudio ran, it stopped while {report.doing} {plugin}{where}.")
         self.setInformativeText(
             (f"Disable “{report.plugin}” to start without it (enable it again in Plugins…), " if known else "")
             + "start in safe mode with the built-in plugins only, or load every plugin as usual.")

@@ -342,7 +342,7 @@ class PluginsDialog(QDialog):
             reason = next((line for line in outcome.error.splitlines() if line.startswith("ERROR:")), "")
             text += f". {reason.removeprefix('ERROR: ')}" if reason else ""
             text += " (pip's whole reason is in the log above)" if outcome.error else ""
-            text += f". {outcome.hint[0].upper()}{outcome.hint[1:]}." if outcome.hint else ""
+            text += f". {outcome.hint}." if outcome.hint else ""
         if outcome.ok and (outcome.removed or outcome.changed or outcome.gone_plugins):
             self.restart_needed = sorted({*outcome.removed, *outcome.changed})
         if self.restart_needed:

@@ -120,3 +120,25 @@ def test_a_plugin_that_installs_but_fails_to_load_is_said_and_exits_1(throwaway,
     assert plugin["name"] == "broken" and plugin["status"] == "failed"
     assert "RuntimeError: needs a licence key" in plugin["error"]
     assert re.search(r"^dlstudio-broken @ file:", "\n".join(throwaway.freeze()), re.M)
+
+
+def test_update_replaces_the_plugin_with_its_newer_release_and_nothing_else(throwaway, example_wheel, tmp_path):
+    pytest.importorskip("setuptools")
+    assert throwaway.dlstudio("plugins", "install", str(example_wheel), "--no-index").returncode == 0
+    newer = copy_example(tmp_path / "newer")
+    pyproject = newer / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
+    throwaway.run("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w",
+                  str(tmp_path / "index"), str(newer), check=True)
+    before = [line for line in throwaway.freeze() if not line.lower().startswith("dlstudio-hello-plugin")]
+
+    proc = throwaway.dlstudio("plugins", "update", "hello", "--no-index", "--find-links", str(tmp_path / "index"),
+                              "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = result_of(proc)
+    assert result["changed"] == {"dlstudio-hello-plugin": ["0.1.0", "0.2.0"]}
+    assert result["added"] == {} and result["removed"] == {}
+    assert hello_in_freeze(throwaway) == ["dlstudio-hello-plugin==0.2.0"]
+    assert [line for line in throwaway.freeze() if not line.lower().startswith("dlstudio-hello-plugin")] == before
+    refused = throwaway.dlstudio("plugins", "update", "images")
+    assert refused.returncode == 2 and "a built-in plugin cannot be uninstalled or updated" in refused.stderr

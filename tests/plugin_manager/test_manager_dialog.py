@@ -222,3 +222,29 @@ def test_the_app_and_the_built_in_families_have_icons(qtbot):
         assert not plugin_manager_recovery.family_icon(family).pixmap(32, 32).isNull()
     assert family_icon_path("someone-elses").name == "plugin.svg"
     assert app_icon_path().is_file()
+
+
+def test_a_new_plugin_this_process_cannot_import_asks_for_a_restart(qtbot, demo_studio):
+    from dlstudio.plugin_install import Outcome
+
+    dialog = manager(qtbot, demo_studio)
+    outcome = Outcome("install", ["dlstudio-elsewhere"], 0, added={"dlstudio-elsewhere": "1.0"},
+                      new_plugins=["elsewhere"])  # installed where this process does not look (an editable .pth)
+    dialog._pip_done(outcome)
+    assert dialog.restart_needed == ["elsewhere"] and dialog.restart_button.isVisible()
+    assert dialog.result_label.text() == ("install done: added dlstudio-elsewhere 1.0. "
+                                          "Restart dlstudio for the change to elsewhere to take effect.")
+    assert "elsewhere" not in rows(dialog)
+
+
+def test_pips_failure_is_shown_in_red_with_its_reason(qtbot, demo_studio):
+    from dlstudio.plugin_install import Outcome
+
+    dialog = manager(qtbot, demo_studio)
+    error = ("ERROR: Cannot install x==0.1 because these package versions have conflicting dependencies.\n"
+             "    The user requested (constraint) torch==2.14.1")
+    dialog._pip_done(Outcome("install", ["x"], 1, error=error))
+    text = dialog.result_label.text()
+    assert text.startswith("install failed (pip exited with status 1): nothing changed. Cannot install x==0.1")
+    assert "dlstudio keeps what it runs on at the installed versions" in text
+    assert "200, 40, 40" in dialog.result_label.styleSheet() and not dialog.restart_button.isVisible()

@@ -115,3 +115,30 @@ def test_registry_items_of_a_plugin(demo_studio):
     items = demo_studio.registry.items_of("demo")
     assert items["families"] == ["demo"] and "demo.mlp" in items["models"]
     assert Registry().items_of("demo") == {}
+
+
+def test_building_a_plugins_panel_is_marked_too(make_window, studio_home):
+    """A native crash in a panel's factory (plugin code the window runs at start-up) is named at the next start."""
+    from dlstudio.contract import PanelSpec
+    from dlstudio.studio import Studio
+
+    studio_home.mkdir(parents=True)
+    seen = []
+
+    def factory(context):
+        from PySide6.QtWidgets import QLabel
+
+        (marker,) = studio_home.glob(f"{MARKER_PREFIX}*.json")
+        seen.append(json.loads(marker.read_text()))
+        return QLabel("panel")
+
+    module = family_plugin("paneled")
+    module.dlstudio_register_panels = hookimpl(
+        lambda register: register(PanelSpec(id="paneled.page", title="Page", family="paneled", factory=factory)))
+    make_window(Studio.open(studio_home, [module_candidate("paneled", module)]))
+    assert [(m["plugin"], m["doing"]) for m in seen] == [("paneled", "building panel 'paneled.page' of")]
+    assert list(studio_home.glob(f"{MARKER_PREFIX}*.json")) == []
+    # Had it died there, the next start would say so in these words:
+    (studio_home / f"{MARKER_PREFIX}999999993.json").write_text(json.dumps(seen[0]))
+    (report,) = take_crash_reports(studio_home)
+    assert "stopped unexpectedly while building panel 'paneled.page' of plugin 'paneled'" in report.message()
