@@ -248,3 +248,18 @@ def test_pips_failure_is_shown_in_red_with_its_reason(qtbot, demo_studio):
     assert text.startswith("install failed (pip exited with status 1): nothing changed. Cannot install x==0.1")
     assert "dlstudio keeps what it runs on at the installed versions" in text
     assert "200, 40, 40" in dialog.result_label.styleSheet() and not dialog.restart_button.isVisible()
+
+
+def test_the_wheel_ships_every_bundled_resource():
+    """Each file of resources/dlstudio_resources is named by the package-data globs setuptools reads."""
+    import tomllib
+
+    from dlstudio.resources import _SOURCE_TREE
+
+    root = _SOURCE_TREE
+    config = tomllib.loads((root.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "resources" in config["packages"]["find"]["where"]
+    shipped = {path for pattern in config["package-data"]["dlstudio_resources"] for path in root.glob(pattern)}
+    files = {path for path in root.rglob("*") if path.is_file() and path.suffix != ".py" and "__pycache__" not in
+             path.parts}
+    assert files and files == shipped
