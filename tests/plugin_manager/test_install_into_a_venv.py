@@ -1,6 +1,7 @@
 """Installing, updating and uninstalling plugins for real, with pip, into throw-away environments.
 
-The example plugin installs from its folder and from a wheel and then loads in a fresh ``dlstudio plugins``;
+The example plugin installs from its folder, a wheel and a git URL and then loads in a fresh ``dlstudio plugins``,
+and updates to a newer release;
 a plugin that wants another torch is refused with pip's own reason, and ``pip freeze`` is the same before
 and after; uninstall removes its files. ``pip freeze`` and the site-packages folder are the references: what
 the command says it did is checked against them, not against itself.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -142,3 +145,19 @@ def test_update_replaces_the_plugin_with_its_newer_release_and_nothing_else(thro
     assert [line for line in throwaway.freeze() if not line.lower().startswith("dlstudio-hello-plugin")] == before
     refused = throwaway.dlstudio("plugins", "update", "images")
     assert refused.returncode == 2 and "a built-in plugin cannot be uninstalled or updated" in refused.stderr
+
+
+def test_the_example_installs_from_a_vcs_url(throwaway, tmp_path):
+    pytest.importorskip("setuptools")
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = copy_example(tmp_path / "repo")
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v"],
+                 ["tag", "v0.1.0"]):
+        subprocess.run([git, *args], cwd=repo, check=True, capture_output=True, timeout=60)
+    url = f"git+{repo.as_uri()}@v0.1.0"  # as git+https://…@tag, offline
+    proc = throwaway.dlstudio("plugins", "install", url, *OFFLINE, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert result_of(proc)["plugins"] == [{"name": "hello", "status": "loaded", "error": ""}]
+    assert hello_in_freeze(throwaway) == ["dlstudio-hello-plugin==0.1.0"]
