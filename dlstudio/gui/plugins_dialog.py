@@ -321,7 +321,8 @@ class PluginsDialog(QDialog):
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        for widget in (self.install_button, self.update_button, self.uninstall_button, self.target):
+        for widget in (self.install_button, self.update_button, self.uninstall_button, self.target,
+                       self.safe_mode_button):  # a restart would kill pip halfway
             widget.setEnabled(not busy)
         if not busy:
             self._show_details(self.table.currentRow())

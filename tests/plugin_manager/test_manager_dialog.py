@@ -72,6 +72,7 @@ def test_installing_streams_pips_log_and_the_new_plugin_joins_the_window_then_un
         qtbot.mouseClick(dialog.install_button, Qt.MouseButton.LeftButton)
         assert dialog.progress.isVisible() and dialog.progress.maximum() == 0  # busy, not a made-up percentage
         assert dialog.cancel_button.isVisible() and not dialog.install_button.isEnabled()
+        assert not dialog.safe_mode_button.isEnabled()
     outcome = done.args[0]
     # The log came line by line while pip ran, and the dialog's log holds all of it.
     streamed = [line for line, running in while_running if running]
