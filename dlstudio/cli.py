@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlstudio import __version__
+from dlstudio.cli_plugins import add_parser as add_plugins_parser
 
 #: Built-in commands that need only the data folder: they run without loading any plugin.
 WITHOUT_PLUGINS = frozenset({"runs"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _safe_mode(list(sys.argv[1:] if argv is None else argv))
     if not argv or argv[0] == "gui":
         from dlstudio.gui.app import main as gui_main
 
@@ -24,11 +25,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None and "--version" in argv:  # before any plugin (or the data folder) is looked at
         print(f"dlstudio {__version__}")
         return 0
+    from dlstudio.cli_plugins import WITHOUT_PLUGINS as PLUGIN_ACTIONS
+    from dlstudio.cli_plugins import report_crashes
     from dlstudio.home import HomeError
     from dlstudio.studio import Studio
 
+    words = [arg for arg in argv if not arg.startswith("-")]
+    bare = command in WITHOUT_PLUGINS or (command == "plugins" and len(words) > 1 and words[1] in PLUGIN_ACTIONS)
     try:
-        studio = Studio.open(candidates=[] if command in WITHOUT_PLUGINS else None)
+        report_crashes()  # which plugin was loading when dlstudio last died, said before any plugin loads
+        studio = Studio.open(candidates=[] if bare else None)
     except HomeError as exc:
         print(f"dlstudio: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +59,18 @@ def dispatch(args: argparse.Namespace, studio: Any) -> int:
         raise
 
 
+def _safe_mode(argv: list[str]) -> list[str]:
+    """``dlstudio --safe-mode ...``: this process and those it starts load the built-in plugins only."""
+    from dlstudio.plugin_safety import SAFE_MODE_FLAG, enter_safe_mode
+
+    command = _command_name(argv)
+    head = argv.index(command) if command is not None else len(argv)
+    if SAFE_MODE_FLAG not in argv[:head]:
+        return argv
+    enter_safe_mode()
+    return [arg for arg in argv[:head] if arg != SAFE_MODE_FLAG] + argv[head:]
+
+
 def _command_name(argv: Sequence[str]) -> str | None:
     """The command ``argv`` runs: its first word that is not an option (``dlstudio``'s own options take no value)."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
@@ -66,7 +84,10 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
     own command does. Without ``argv``, every command declares its arguments.
     """
     chosen = _command_name(argv) if argv is not None else None
-    parser = argparse.ArgumentParser(prog="dlstudio", description="Point-and-click deep learning (and its CLI).")
+    parser = argparse.ArgumentParser(
+        prog="dlstudio", description="Point-and-click deep learning (and its CLI).",
+        epilog="dlstudio --safe-mode [COMMAND ...]: load the built-in plugins only (third-party ones are disabled "
+               "for that session); the window too.")
     parser.add_argument("--version", action="version", version=f"dlstudio {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
@@ -95,9 +116,7 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_runs)
 
-    p = sub.add_parser("plugins", help="list plugins with version, source and status (exit status 1 if one failed)")
-    p.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of failed plugins")
-    p.set_defaults(handler=_plugins)
+    add_plugins_parser(sub)  # dlstudio/cli_plugins.py
 
     for command in studio.registry.commands:
         if argv is not None and command.name != chosen:
@@ -194,38 +213,6 @@ def _runs(args: argparse.Namespace, studio: Any) -> int:
         print(f"{r.id:<22} {r.status:<11} {r.epochs_done:>3}/{r.epochs:<3} {best:>12}  {r.device:<7} "
               f"{r.model} / {r.dataset}")
     return 0
-
-
-def _plugins(args: argparse.Namespace, studio: Any) -> int:
-    """List the plugins; the exit status is 1 when one of them failed (a script or CI can check it)."""
-    from dlstudio.plugins import FAILED
-
-    for rec in studio.plugins:
-        line = f"{rec.name:<16} {rec.version or '-':<9} {rec.status:<9} {rec.source}"
-        print(line)
-        if rec.error:
-            print(f"    error: {rec.error}")
-        for warning in rec.warnings:
-            print(f"    warning: {warning}")
-        if args.verbose and rec.traceback:
-            print("    " + rec.traceback.replace("\n", "\n    "))
-        if args.verbose and not rec.name_taken:  # a refused namesake registered nothing: the items are the other's
-            for kind, ids in _registered_by(studio, rec.name).items():
-                print(f"    {kind}: {', '.join(ids)}")
-    return 1 if any(rec.status == FAILED for rec in studio.plugins) else 0
-
-
-def _registered_by(studio: Any, plugin: str) -> dict[str, list[str]]:
-    """What ``plugin`` registered, by kind: the ids a spec may name (``[run] callbacks``, recipes...)."""
-    registry = studio.registry
-    kinds = ("families", "panels", "models", "datasets", "tasks", "callbacks", "recipes", "commands")
-    out = {}
-    for kind in kinds:
-        ids = sorted(getattr(item, "id", None) or item.name for item in registry.catalog(kind)
-                     if item.plugin == plugin)
-        if ids:
-            out[kind] = ids
-    return out
 
 
 if __name__ == "__main__":

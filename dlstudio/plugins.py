@@ -18,20 +18,25 @@ plugin already took, are rejected one by one with a warning on the plugin that r
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
-import re
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from dlstudio import COMPATIBLE_CONTRACTS, CONTRACT_VERSION, ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from dlstudio import COMPATIBLE_CONTRACTS, CONTRACT_VERSION, PROJECT_NAME, hookspecs
 from dlstudio.contract import REGISTRABLE, ContractError
+
+# Finding plugins is dlstudio/plugin_discovery.py; its names stay importable from here.
+from dlstudio.plugin_discovery import Candidate, entry_point_candidates, module_candidate
+
+__all__ = ["Candidate", "PluginRecord", "Registry", "add_plugins", "entry_point_candidates", "load_plugins",
+           "module_candidate"]
 
 T = TypeVar("T")
 
@@ -40,6 +45,10 @@ LOADED, FAILED, DISABLED = "loaded", "failed", "disabled"
 #: Seconds a third-party plugin may take to be imported and register its items. Past it the plugin is failed
 #: and left running on its thread, whatever it registers later ignored: start-up must not hang on it.
 LOAD_TIMEOUT_S = 20.0
+#: A plugin that takes longer than this to load is reported as slowing down every start (CLI and dialog).
+SLOW_LOAD_S = 1.0
+#: Why a third-party plugin is disabled in safe mode (its record's ``note``).
+SAFE_MODE_NOTE = "safe mode: only the built-in plugins are loaded in this session"
 
 
 @dataclass
@@ -60,6 +69,18 @@ class PluginRecord:
     #: Refused because its name belongs to a plugin loaded before it (a built-in one, or a namesake):
     #: disabling it by that name would disable the other one.
     name_taken: bool = False
+    #: The installed distribution that declares it ("" when handed in directly): what uninstall removes.
+    distribution: str = ""
+    #: Seconds its import and registration hooks took (0 when it was not loaded).
+    load_seconds: float = 0.0
+    #: The major contract version the plugin declares (``DLSTUDIO_CONTRACT``), or None.
+    contract: int | None = None
+    #: Why it is disabled when that is not the user's setting (safe mode).
+    note: str = ""
+
+    @property
+    def slow(self) -> bool:
+        return self.load_seconds > SLOW_LOAD_S
 
     def fail(self, error: str, tb: str = "") -> None:
         self.status, self.error, self.traceback = FAILED, _one_line(error), tb
@@ -115,87 +136,20 @@ class Registry:
         self.callbacks: Catalog = Catalog("callback")
         self.recipes: Catalog = Catalog("recipe")
         self.commands: Catalog = Catalog("command")
+        #: (plugin object, name) of every loaded plugin: one module cannot be two plugins.
+        self.plugin_objects: list[tuple[object, str]] = []
 
     def catalog(self, kind: str) -> Catalog:
         return getattr(self, kind)
 
-
-@dataclass
-class Candidate:
-    """A plugin about to be loaded: its name, how to get its module, and where it comes from."""
-
-    name: str
-    load: Any  # () -> module or object holding hook implementations
-    source: str = ""
-    version: str = ""
-    builtin: bool = False
-    #: Why it cannot even be tried (its distribution's metadata is unreadable), or "".
-    problem: str = ""
-
-
-def entry_point_candidates(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
-    """Plugins declared in the installed distributions' entry points; dlstudio's own ones are the built-ins."""
-    own = _own_entry_points(group)
-    try:
-        found, unreadable = list(importlib.metadata.entry_points(group=group)), []
-    except Exception:  # one distribution's garbled metadata must not hide every plugin: look at each alone
-        found, unreadable = _entry_points_one_by_one(group)
-    candidates = []
-    for ep in sorted(found, key=lambda e: e.name):
-        dist = getattr(ep, "dist", None)
-        dist_name = _dist_name(dist)
-        builtin = (ep.name, ep.value) in own
-        source = f"{dist_name} (entry point {ep.value})"
-        if not builtin and dist_name.lower() == PROJECT_NAME:  # says it is dlstudio, and is not
-            source = f"{dist_name} (entry point {ep.value}; not dlstudio's own distribution)"
-        version = str(getattr(dist, "version", "") or "") if dist is not None else ""
-        candidates.append(Candidate(name=ep.name, load=ep.load, source=source, version=version, builtin=builtin))
-    return candidates + unreadable
-
-
-def _own_entry_points(group: str) -> set[tuple[str, str]]:
-    """(name, module) of the entry points dlstudio's own distribution declares: the built-in plugins.
-
-    Looked up by the distribution's installed name, as ``importlib.metadata`` finds dlstudio itself, so
-    another distribution calling itself "dlstudio" in its metadata declares no built-in plugin.
-    """
-    try:
-        dist = importlib.metadata.distribution(PROJECT_NAME)
-        return {(ep.name, ep.value) for ep in dist.entry_points if ep.group == group}
-    except Exception:  # not installed (run from a source tree) or unreadable: then nothing is built in
-        return set()
-
-
-def _entry_points_one_by_one(group: str) -> tuple[list[Any], list[Candidate]]:
-    """Entry points of the readable distributions, and a failed candidate for each unreadable one."""
-    found, unreadable, seen = [], [], set()
-    for dist in importlib.metadata.distributions():
-        # importlib.metadata's own rule: the first distribution of a name on sys.path hides the others.
-        key = getattr(dist, "_normalized_name", None) or re.sub(r"[-_.]+", "_", _dist_name(dist)).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            found.extend(ep for ep in dist.entry_points if ep.group == group)
-        except Exception as exc:
-            name = _dist_name(dist)
-            unreadable.append(Candidate(
-                name=name, load=None, source=f"{name} (unreadable entry_points.txt)",
-                problem=f"the entry_points.txt of distribution {name!r} cannot be read ({_describe(exc)}): "
-                        f"reinstall or uninstall {name}"))
-    return found, unreadable
-
-
-def _dist_name(dist: Any) -> str:
-    try:
-        return str(dist.name or "?") if dist is not None else "?"
-    except Exception:  # metadata without a Name, or unreadable
-        return "?"
-
-
-def module_candidate(name: str, module: ModuleType | object, *, builtin: bool = False) -> Candidate:
-    """A plugin handed in directly (tests, embedding)."""
-    return Candidate(name=name, load=lambda: module, source="given directly", builtin=builtin)
+    def items_of(self, plugin: str) -> dict[str, list[str]]:
+        """What ``plugin`` registered, by kind ("families", "models"...): the ids a spec or a panel may name."""
+        out = {}
+        for kind in REGISTRABLE:
+            ids = sorted(getattr(item, "id", None) or item.name for item in self.catalog(kind) if item.plugin == plugin)
+            if ids:
+                out[kind] = ids
+        return out
 
 
 def _declared_contract(plugin: object) -> int | None:
@@ -203,36 +157,59 @@ def _declared_contract(plugin: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
+#: Called around each plugin's load: a context manager (the crash-recovery marker, :mod:`dlstudio.plugin_safety`).
+Watch = Callable[[Candidate], AbstractContextManager]
+
+
 def load_plugins(
-    candidates: Iterable[Candidate], disabled: Iterable[str] = (), *, timeout: float = LOAD_TIMEOUT_S
+    candidates: Iterable[Candidate], disabled: Iterable[str] = (), *, timeout: float = LOAD_TIMEOUT_S,
+    safe_mode: bool = False, watch: Watch | None = None,
 ) -> tuple[Registry, list[PluginRecord]]:
     """Load the core plugin, then the built-in ``candidates``, then the others, and collect what they register.
 
     Within each group the candidates keep their order (entry points come sorted by name): when two
     third-party plugins register the same id, the first keeps it. Each third-party plugin has ``timeout``
-    seconds to be imported and register its items.
+    seconds to be imported and register its items. In ``safe_mode`` only the built-in ones load.
     """
     from dlstudio import core_plugin  # the host's own defaults are a plugin like any other
 
-    disabled = set(disabled)
     registry = Registry()
     records: list[PluginRecord] = []
-
     core = Candidate("core", lambda: core_plugin, "dlstudio", CONTRACT_VERSION_STR, True)
     candidates = list(candidates)
     ordered = [core, *(c for c in candidates if c.builtin), *(c for c in candidates if not c.builtin)]
-    builtin_names = {c.name for c in ordered if c.builtin}
-    loaded: list[tuple[object, str]] = []  # (plugin object, name): one module cannot be two plugins
-    for cand in ordered:
-        record = PluginRecord(cand.name, cand.version, cand.source, builtin=cand.builtin)
+    add_plugins(registry, records, ordered, disabled, timeout=timeout, safe_mode=safe_mode, watch=watch)
+    return registry, records
+
+
+def add_plugins(
+    registry: Registry, records: list[PluginRecord], candidates: Iterable[Candidate], disabled: Iterable[str] = (),
+    *, timeout: float = LOAD_TIMEOUT_S, safe_mode: bool = False, watch: Watch | None = None,
+) -> list[PluginRecord]:
+    """Load ``candidates`` into ``registry``, appending their records to ``records``; the new records.
+
+    ``load_plugins`` starts with it; a plugin installed while the window runs joins the running studio
+    through it, under the same rules: the names and ids already taken stay their owners'.
+    """
+    disabled = set(disabled)
+    candidates = list(candidates)
+    builtin_names = {r.name for r in records if r.builtin} | {c.name for c in candidates if c.builtin}
+    loaded = registry.plugin_objects
+    first_new = len(records)
+    for cand in candidates:
+        record = PluginRecord(cand.name, cand.version, cand.source, builtin=cand.builtin,
+                              distribution=cand.distribution)
         records.append(record)
         if cand.name in builtin_names and not cand.builtin:
             record.name_taken = True
             record.fail(f"refused: {cand.name!r} is the name of a built-in dlstudio plugin; uninstall the one "
                         f"from {cand.source}, or ask its author to rename its entry point")
             continue
-        if cand.name in disabled and cand is not core:
+        if cand.name in disabled and not (cand.builtin and cand.name == "core"):
             record.status = DISABLED
+            continue
+        if safe_mode and not cand.builtin:
+            record.status, record.note = DISABLED, SAFE_MODE_NOTE
             continue
         if cand.name in {r.name for r in records[:-1]}:
             record.name_taken = True
@@ -241,7 +218,11 @@ def load_plugins(
         if cand.problem:
             record.fail(cand.problem)
             continue
-        outcome = _load(cand, (Exception, SystemExit)) if cand.builtin else _load_on_a_thread(cand, timeout)
+        started = time.perf_counter()
+        with watch(cand) if watch is not None else nullcontext():
+            outcome = _load(cand, (Exception, SystemExit)) if cand.builtin else _load_on_a_thread(cand, timeout)
+        record.load_seconds = time.perf_counter() - started
+        record.contract = outcome.contract
         if outcome.error:
             record.fail(outcome.error, outcome.traceback)
             continue
@@ -255,7 +236,7 @@ def load_plugins(
         _commit(outcome.staged, record, registry, {r.name for r in records if r.builtin})
 
     _drop_orphan_panels(registry, records)
-    return registry, records
+    return records[first_new:]
 
 
 CONTRACT_VERSION_STR = ".".join(map(str, CONTRACT_VERSION))
@@ -267,6 +248,7 @@ class _Outcome:
 
     plugin: object = None
     version: str = ""
+    contract: int | None = None
     warnings: list[str] = field(default_factory=list)
     staged: list[tuple[str, Any]] = field(default_factory=list)
     error: str = ""
@@ -305,7 +287,7 @@ def _load(cand: Candidate, catch: type[BaseException] | tuple[type[BaseException
         out.error, out.traceback = _could_not_load(exc), traceback.format_exc()
         return out
     try:
-        needed = _declared_contract(plugin)
+        needed = out.contract = _declared_contract(plugin)
         if needed is not None and needed != CONTRACT_VERSION[0]:
             if needed not in COMPATIBLE_CONTRACTS:
                 out.error = f"written for plugin contract {needed}, this dlstudio provides {CONTRACT_VERSION_STR}"

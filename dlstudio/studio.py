@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from dlstudio.home import Settings, studio_home
+from dlstudio.plugin_safety import LoadingMarker, safe_mode_requested
 from dlstudio.plugins import Candidate, PluginRecord, Registry, entry_point_candidates, load_plugins
 from dlstudio.spec import RunSpec, SpecError
 from dlstudio.store import RunStore
@@ -25,7 +26,9 @@ class Studio:
         home = Path(home) if home is not None else studio_home()
         settings = Settings(home)
         found = entry_point_candidates() if candidates is None else list(candidates)
-        registry, records = load_plugins(found, settings.disabled_plugins())
+        # Safe mode and the crash-recovery marker: dlstudio/plugin_safety.py.
+        registry, records = load_plugins(found, settings.disabled_plugins(), safe_mode=safe_mode_requested(),
+                                         watch=LoadingMarker(home).watch)
         return cls(home, registry, records)
 
     @cached_property

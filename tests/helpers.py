@@ -36,6 +36,8 @@ def studio_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("DLSTUDIO_HOME", str(home))
     monkeypatch.delenv("DLSTUDIO_DISABLED_PLUGINS", raising=False)
+    # Set (empty: off), not deleted, so that safe mode entered during a test is undone after it.
+    monkeypatch.setenv("DLSTUDIO_SAFE_MODE", "")
     return home
 
 

@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from dlstudio.gui.plugin_manager_recovery import mark_safe_mode, offer_crash_recovery, set_app_icon
+from dlstudio.plugin_safety import enter_safe_mode
+
 
 def gui_settings(home) -> QSettings:
     """Window state lives beside the run store (so DLSTUDIO_HOME isolates it too)."""
@@ -38,6 +41,7 @@ def configure_application(app: QApplication) -> None:
     app.setApplicationName("dlstudio")
     app.setOrganizationName("dlstudio")
     stop_automatic_collection()
+    set_app_icon(app)  # resources/: dlstudio/gui/plugin_manager_recovery.py
 
 
 def open_studio(home):
@@ -149,7 +153,10 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--report-startup", action="store_true",
                         help="print seconds until the window is shown and until plugins are loaded")
     parser.add_argument("--quit-after-load", action="store_true", help="quit once plugins are loaded (benchmarks)")
+    parser.add_argument("--safe-mode", action="store_true", help="load the built-in plugins only")
     args = parser.parse_args(list(argv))
+    if args.safe_mode:
+        enter_safe_mode()
     started = time.perf_counter()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -164,8 +171,10 @@ def main(argv: Sequence[str] = ()) -> int:
         return 2
     from dlstudio.gui.main_window import MainWindow
 
+    offer_crash_recovery(home)  # a plugin that killed the last start: disable it, safe mode, or load it anyway
     window = MainWindow(gui_settings(home))
     window.home = home
+    mark_safe_mode(window)
     window.show()
     probe = None
     if args.report_startup:

@@ -27,7 +27,7 @@ from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
 from dlstudio.gui.dock_sizer import DockSizer
-from dlstudio.gui.panel_pages import PanelPages
+from dlstudio.gui.panel_pages import RUNS_PAGE, PanelPages
 from dlstudio.gui.run_dock import RunDock
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from dlstudio.spec import RunSpec
     from dlstudio.studio import Studio
 
-RUNS_PAGE = "__runs__"
 #: The task families' list at its narrowest (px): the window must fit 1024 px with the widest page beside it.
 FAMILIES_MIN_WIDTH = 120
 #: How long quitting waits for a run to reach its next batch (data loading can take a while).

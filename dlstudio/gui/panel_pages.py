@@ -13,6 +13,12 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QLabel, QListWidgetItem, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from dlstudio.gui.plugin_manager_recovery import family_icon
+from dlstudio.plugin_safety import LoadingMarker
+
+#: The families list's entry for the Runs view.
+RUNS_PAGE = "__runs__"
+
 
 class PanelPages:
     """Mixed into the main window: it uses ``studio``, ``context``, ``panels``, ``_panel_pages``, ``_unbuilt``,
@@ -34,9 +40,19 @@ class PanelPages:
         self.family_pages[family.id] = tabs
         self.pages.addWidget(tabs)
         item = QListWidgetItem(family.title)
+        item.setIcon(family_icon(family.id))  # resources/: dlstudio/gui/plugin_manager_recovery.py
         item.setData(Qt.ItemDataRole.UserRole, family.id)
         item.setToolTip(family.description)
         self.families.addItem(item)
+
+    def add_families(self, family_ids: list[str]) -> None:
+        """Pages for families registered after start-up (a plugin installed from Plugins…), above Runs."""
+        runs_row = next(row for row in range(self.families.count())
+                        if self.families.item(row).data(Qt.ItemDataRole.UserRole) == RUNS_PAGE)
+        for family_id in family_ids:
+            self._add_family(self.studio, self.studio.registry.families.get(family_id))
+            self.families.insertItem(runs_row - 1, self.families.takeItem(self.families.count() - 1))
+            runs_row += 1
 
     def build_panel(self, panel_id: str) -> QWidget | None:
         """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""
@@ -44,7 +60,9 @@ class PanelPages:
         if panel is None:
             return self.panels.get(panel_id)
         try:
-            widget = panel.factory(self.context)
+            # A native crash in a panel's factory is named at the next start, as one in a plugin's load is.
+            with LoadingMarker(self.studio.home).running(panel.plugin, f"building panel {panel.id!r} of"):
+                widget = panel.factory(self.context)
             if not isinstance(widget, QWidget):
                 raise TypeError(f"the factory returned {type(widget).__name__}, not a QWidget")
         except Exception as exc:
