@@ -137,22 +137,22 @@ class _Watcher:
     def follow(self, command: list[str], env: dict[str, str]) -> int:
         from dlstudio.torchrun_worker import RECORD_MARK
 
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith(RECORD_MARK):
-                    self._show(json.loads(line[len(RECORD_MARK):]))
-                elif self.printer is not None:  # the processes' own output: beside the records, never in JSON
-                    print(line, end="", file=sys.stderr if self.json_lines else sys.stdout, flush=True)
-            return process.wait()
-        except BaseException:
-            process.terminate()  # torchrun passes it on to every process, which marks the run interrupted
-            process.wait()
-            raise
-        finally:
-            if self.printer is not None:
-                self.printer.close()
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, bufsize=1) as process:
+            try:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    if line.startswith(RECORD_MARK):
+                        self._show(json.loads(line[len(RECORD_MARK):]))
+                    elif self.printer is not None:  # the processes' own output: beside the records, not in JSON
+                        print(line, end="", file=sys.stderr if self.json_lines else sys.stdout, flush=True)
+                return process.wait()
+            except BaseException:
+                process.terminate()  # torchrun passes it on to every process
+                process.wait()
+                raise
+            finally:
+                if self.printer is not None:
+                    self.printer.close()
 
     def _show(self, payload: dict[str, Any]) -> None:
         record = as_record(payload)
