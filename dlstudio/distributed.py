@@ -17,17 +17,19 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dlstudio.engine.control import RunControl
     from dlstudio.runs import RunInfo
     from dlstudio.spec import RunSpec
     from dlstudio.studio import Studio
 
-__all__ = ["Placement", "train_distributed"]
+__all__ = ["DistributedRun", "Placement", "train_distributed"]
 
 
 @dataclass(frozen=True)
@@ -53,126 +55,177 @@ class Placement:
         return [*args, f"--node-rank={self.node_rank}", f"--rdzv-endpoint={self.rdzv_endpoint}"]
 
 
-def train_distributed(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, placement: Placement,
-                      resume_id: str | None = None, overrides: Sequence[str] = (), device: str | None = None,
-                      progress: bool = True, json_lines: bool = False,
-                      plugin_modules: Sequence[str] = ()) -> RunInfo | None:
-    """Train ``spec`` (or resume the run ``resume_id``) with ``placement.processes`` processes; the run as
-    :func:`dlstudio.runs.get_run` describes it afterwards (None on a machine other than the first, or when no
-    run was stored: the failure is printed). ``plugin_modules`` (``NAME=MODULE``) are loaded by every process
-    besides the installed plugins. Raises SpecError for what cannot be distributed, before starting anything."""
+def train_distributed(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *,
+                      placement: Placement | None = None, resume_id: str | None = None,
+                      overrides: Sequence[str] = (), device: str | None = None, progress: bool = True,
+                      json_lines: bool = False, plugin_modules: Sequence[str] = ()) -> RunInfo | None:
+    """Train ``spec`` (or resume the run ``resume_id``) with several processes, printing rank 0's progress as
+    ``dlstudio train`` does; the run as :func:`dlstudio.runs.get_run` describes it afterwards (None on a machine
+    other than the first, or when no run was stored: the failure is printed). See :class:`DistributedRun`."""
     from dlstudio import runs
-    from dlstudio.run_ranks import distributed_device, refuse_undistributable
-    from dlstudio.runner import Run
-    from dlstudio.spec import RunSpec, SpecError, toml_literal
 
-    if (spec is None) == (resume_id is None):
-        raise ValueError("give either a spec or a run to resume")
-    if resume_id is not None:  # checked here as each process will (refused changes, a run still running...)
-        checked = Run.resume(studio, resume_id, overrides=overrides, device=device).spec
-    else:
-        checked = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
-        changes = [*overrides, *([f"run.device={toml_literal(device)}"] if device else [])]
-        checked = checked.with_overrides(changes) if changes else checked
-    refuse_undistributable(checked, placement.processes)
-    try:
-        distributed_device(checked.run.device, placement.nproc - 1)
-    except ValueError as exc:
-        raise SpecError(f"[run] device: {exc}") from None
-    try:
-        placement_args = placement.torchrun_args()
-    except ValueError as exc:
-        raise SpecError(str(exc)) from None
+    run = DistributedRun(studio, spec, placement=placement, resume_id=resume_id, overrides=overrides,
+                         device=device, plugin_modules=plugin_modules)
+    printer = None
+    if progress:
+        from dlstudio.cli_progress import ProgressPrinter
 
-    with tempfile.TemporaryDirectory(prefix="dlstudio-torchrun-") as scratch:
-        folder = Path(scratch)
-        worker = ["-m", "dlstudio.torchrun_worker", "--failures", str(folder)]
-        if resume_id is not None:
-            worker += ["--resume", resume_id, *[f"--set={o}" for o in overrides]]
-            worker += [f"--device={device}"] if device else []
-        else:
-            checked.save(folder / "spec.toml")
-            worker += ["--spec-file", str(folder / "spec.toml")]
-        worker += [f"--plugin-module={m}" for m in plugin_modules]
-        report = folder / "torchrun.json"
-        command = [sys.executable, "-m", "dlstudio.distributed", "--report", str(report), "--",
-                   *placement_args, *worker]
-        watcher = _Watcher(progress, json_lines)
-        returncode = watcher.follow(command, _environment(placement))
-        failures = _failures(report, folder)
-    run_id = watcher.run_id or resume_id
-    if returncode != 0 or watcher.ended is None:
-        message = describe_failures(failures) or f"torchrun ended with exit status {returncode}"
-        if run_id is not None and placement.node_rank == 0:
-            _mark_failed(studio, run_id, message)
-        watcher.say_failed(message)
-    if run_id is None or placement.node_rank != 0:
+        printer = ProgressPrinter(json_lines=json_lines)
+    try:
+        for record in run.records():
+            if printer is not None:
+                printer(record)
+    finally:
+        if printer is not None:
+            printer.close()
+    if run.run_id is None or run.placement.node_rank != 0:
         return None
-    return runs.get_run(studio, run_id)
+    return runs.get_run(studio, run.run_id)
 
 
-def _environment(placement: Placement) -> dict[str, str]:
-    env = dict(os.environ)
-    # torchrun would set 1 thread a process and say so in a warning; share this machine's threads out instead.
-    if "OMP_NUM_THREADS" not in env:
-        import torch
+class DistributedRun:
+    """A run trained by ``placement.processes`` processes (by default one per GPU the spec's device lists,
+    ``cuda:0,1``), driven like a :class:`~dlstudio.runner.Run`: :meth:`records` yields rank 0's records, then,
+    if a process failed, a :class:`FitEnded` saying which rank and how. ``control.cancel()`` reaches rank 0,
+    which tells the others at their next step (pausing is not passed on). ``plugin_modules`` (``NAME=MODULE``)
+    are loaded by every process besides the installed plugins. What cannot be distributed raises SpecError here,
+    before anything starts."""
 
-        env["OMP_NUM_THREADS"] = str(max(1, torch.get_num_threads() // placement.nproc))
-    return env
+    def __init__(self, studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *,
+                 placement: Placement | None = None, resume_id: str | None = None, overrides: Sequence[str] = (),
+                 device: str | None = None, control: RunControl | None = None,
+                 plugin_modules: Sequence[str] = ()) -> None:
+        from dlstudio.engine.control import RunControl
+        from dlstudio.run_ranks import distributed_device, gpu_list, refuse_undistributable
+        from dlstudio.runner import Run
+        from dlstudio.spec import RunSpec, SpecError, toml_literal
 
+        if (spec is None) == (resume_id is None):
+            raise ValueError("give either a spec or a run to resume")
+        if resume_id is not None:  # checked here as each process will (refused changes, a run still running...)
+            checked = Run.resume(studio, resume_id, overrides=overrides, device=device).spec
+        else:
+            checked = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
+            changes = [*overrides, *([f"run.device={toml_literal(device)}"] if device else [])]
+            checked = checked.with_overrides(changes) if changes else checked
+        self.gpus = gpu_list(checked.run.device)
+        if placement is None:
+            placement = Placement(nproc=len(self.gpus) if self.gpus else 1)
+        elif self.gpus and placement.nproc != len(self.gpus):
+            raise SpecError(f"[run] device {checked.run.device!r} lists {len(self.gpus)} GPUs: one process each, "
+                            f"not --nproc {placement.nproc}")
+        refuse_undistributable(checked, placement.processes)
+        try:
+            if not self.gpus:  # a listed GPU that is not here: the processes say which (CUDA_VISIBLE_DEVICES)
+                distributed_device(checked.run.device, placement.nproc - 1)
+            self.placement_args = placement.torchrun_args()
+        except ValueError as exc:
+            raise SpecError(f"[run] device: {exc}" if "device" in str(exc) or "GPU" in str(exc) else str(exc)) from None
+        self.studio, self.spec, self.placement = studio, checked, placement
+        self.resume_id, self.overrides, self.device = resume_id, list(overrides), device
+        self.control = control or RunControl()
+        self.plugin_modules = list(plugin_modules)
+        self.run_id: str | None = resume_id
 
-class _Watcher:
-    """Runs the torchrun subprocess and shows rank 0's records as ``dlstudio train`` shows a run's."""
+    @property
+    def processes(self) -> int:
+        return self.placement.processes
 
-    def __init__(self, progress: bool, json_lines: bool) -> None:
-        self.json_lines = json_lines
-        self.printer = None
-        if progress:
-            from dlstudio.cli_progress import ProgressPrinter
-
-            self.printer = ProgressPrinter(json_lines=json_lines)
-        self.run_id: str | None = None
-        self.ended: Any = None
-
-    def follow(self, command: list[str], env: dict[str, str]) -> int:
+    def records(self) -> Iterator[Any]:
+        from dlstudio.engine.records import FitEnded, LogMessage
         from dlstudio.torchrun_worker import RECORD_MARK
 
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, bufsize=1) as process:
-            try:
-                assert process.stdout is not None
-                for line in process.stdout:
-                    if line.startswith(RECORD_MARK):
-                        self._show(json.loads(line[len(RECORD_MARK):]))
-                    elif self.printer is not None:  # the processes' own output: beside the records, not in JSON
-                        print(line, end="", file=sys.stderr if self.json_lines else sys.stdout, flush=True)
-                return process.wait()
-            except BaseException:
-                process.terminate()  # torchrun passes it on to every process
-                process.wait()
-                raise
-            finally:
-                if self.printer is not None:
-                    self.printer.close()
-
-    def _show(self, payload: dict[str, Any]) -> None:
-        record = as_record(payload)
-        if record is None:
+        ended = None
+        with tempfile.TemporaryDirectory(prefix="dlstudio-torchrun-") as scratch:
+            folder = Path(scratch)
+            report = folder / "torchrun.json"
+            command = [sys.executable, "-m", "dlstudio.distributed", "--report", str(report), "--",
+                       *self.placement_args, *self._worker_args(folder)]
+            with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=self._environment(),
+                                  bufsize=1) as process:
+                stop_watching = threading.Event()
+                threading.Thread(target=self._pass_on_cancel, args=(folder / "cancel", stop_watching),
+                                 daemon=True).start()
+                try:
+                    assert process.stdout is not None
+                    for line in process.stdout:
+                        if not line.startswith(RECORD_MARK):  # the processes' own output
+                            if line.strip():
+                                yield LogMessage(line.rstrip("\n"))
+                            continue
+                        record = as_record(json.loads(line[len(RECORD_MARK):]))
+                        if getattr(record, "kind", "") == "run_started":
+                            self.run_id = record.run_id
+                        elif isinstance(record, FitEnded):
+                            ended = record
+                        if record is not None:
+                            yield record
+                    returncode = process.wait()
+                except BaseException:
+                    process.terminate()  # torchrun passes it on to every process
+                    process.wait()
+                    raise
+                finally:
+                    stop_watching.set()
+            failures = _failures(report, folder)
+        if returncode == 0 and ended is not None:
             return
-        if payload.get("kind") == "run_started":
-            self.run_id = payload["run_id"]
-        elif payload.get("kind") == "fit_ended":
-            self.ended = record
-        if self.printer is not None:
-            self.printer(record)
-
-    def say_failed(self, message: str) -> None:
-        if self.printer is None:
-            return
-        if self.json_lines:
-            print(json.dumps({"event": "summary", "run_id": self.run_id, "status": "failed", "message": message}),
-                  flush=True)
+        message = describe_failures(failures) or f"torchrun ended with exit status {returncode}"
+        if self.run_id is not None and self.placement.node_rank == 0:
+            _mark_failed(self.studio, self.run_id, message)
+        if ended is None:
+            yield FitEnded("failed", f"distributed run failed: {message}")
         else:
-            print(f"failed. {message}", flush=True)
+            yield LogMessage(f"after the run ended, {message}", "warning")
+
+    def _worker_args(self, folder: Path) -> list[str]:
+        args = ["-m", "dlstudio.torchrun_worker", "--failures", str(folder), "--cancel-file", str(folder / "cancel")]
+        if self.resume_id is not None:
+            args += ["--resume", self.resume_id, *[f"--set={o}" for o in self.overrides]]
+            args += [f"--device={self.device}"] if self.device else []
+        else:
+            self.spec.save(folder / "spec.toml")
+            args += ["--spec-file", str(folder / "spec.toml")]
+        return args + [f"--plugin-module={m}" for m in self.plugin_modules]
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in self.gpus)
+        # torchrun would set 1 thread a process and warn about it; share this machine's threads out instead.
+        if "OMP_NUM_THREADS" not in env:
+            import torch
+
+            env["OMP_NUM_THREADS"] = str(max(1, torch.get_num_threads() // self.placement.nproc))
+        return env
+
+    def _pass_on_cancel(self, flag: Path, stop: threading.Event) -> None:
+        """Rank 0 watches for ``flag``; it appears when this run's control is cancelled."""
+        while not stop.wait(0.2):
+            if self.control.cancelled:
+                flag.touch()
+                return
+
+
+def lists_gpus(studio: Studio, spec: RunSpec | Mapping[str, Any] | None, resume_id: str | None,
+               device: str | None) -> bool:
+    """Whether the run's device lists several GPUs (``cuda:0,1``): a run of one process on each."""
+    from dlstudio.run_ranks import gpu_list
+
+    if device is None:
+        if resume_id is not None:
+            import tomllib
+
+            try:
+                device = str(tomllib.loads(studio.store.get(resume_id).spec).get("run", {}).get("device", ""))
+            except KeyError:
+                return False  # an unknown run: resuming it says so
+        elif spec is not None:
+            device = spec.run.device if hasattr(spec, "run") else str(dict(spec).get("run", {}).get("device", ""))
+    try:
+        return gpu_list(device or "") is not None
+    except ValueError:
+        return True  # the launcher says what is wrong with the list
 
 
 def as_record(payload: Mapping[str, Any]) -> Any:

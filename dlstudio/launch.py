@@ -42,7 +42,9 @@ def train(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, re
     torchrun (``dlstudio train --nproc N``): the same run, rank 0 writing it; None is returned on a machine other
     than the first of several, which has no run of its own to describe.
     """
-    if placement is not None:
+    from dlstudio.distributed import lists_gpus
+
+    if placement is not None or lists_gpus(studio, spec, resume_id, device):
         from dlstudio.distributed import train_distributed
 
         return train_distributed(studio, spec, placement=placement, resume_id=resume_id, overrides=overrides,

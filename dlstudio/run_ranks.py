@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from dlstudio.store import RunStore
 
 
+def gpu_list(choice: str) -> list[int] | None:
+    """The GPUs a device like ``cuda:0,1`` lists (a run trained by one process on each), else None."""
+    if not choice.startswith("cuda:") or "," not in choice:
+        return None
+    try:
+        gpus = [int(part) for part in choice.removeprefix("cuda:").split(",")]
+    except ValueError:
+        raise ValueError(f"device {choice!r}: list GPUs by number, as cuda:0,1") from None
+    if len(set(gpus)) != len(gpus) or min(gpus) < 0:
+        raise ValueError(f"device {choice!r}: each GPU once, by its number")
+    return gpus
+
+
 def distributed_device(choice: str, local_rank: int) -> str:
     """The device this process of a distributed run trains on: ``cuda:LOCAL_RANK`` when the run asks for a
     GPU (``auto`` where CUDA is present, ``cuda``, ``cuda:K``: the launcher chose the GPUs, each process takes
@@ -28,6 +41,7 @@ def distributed_device(choice: str, local_rank: int) -> str:
         return "cpu"
     if not torch.cuda.is_available():
         raise ValueError(f"device {choice!r}: no CUDA GPU is available here")
+    # (a listed device, cuda:0,1, reaches here with only its GPUs visible: the launcher set CUDA_VISIBLE_DEVICES)
     if local_rank >= torch.cuda.device_count():
         raise ValueError(f"process {local_rank} of this machine has no GPU of its own: {torch.cuda.device_count()} "
                          "visible; use at most that many processes per machine (--nproc)")

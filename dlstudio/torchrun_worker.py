@@ -18,6 +18,8 @@ import dataclasses
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="load this module as a plugin besides the installed ones (the parent's studio was "
                              "opened with plugins given directly)")
     parser.add_argument("--failures", help="folder where a rank that fails writes rank-N.json")
+    parser.add_argument("--cancel-file", help="rank 0 cancels the run when this file appears")
     return parser
 
 
@@ -61,6 +64,7 @@ def _train_this_rank(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
+    from dlstudio.engine.control import RunControl
     from dlstudio.engine.distributed import Ranks
     from dlstudio.run_ranks import distributed_device
     from dlstudio.runner import Run, run_to_end
@@ -76,17 +80,30 @@ def _train(args: argparse.Namespace) -> int:
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     ranks = Ranks(rank, world, local_rank, device)
+    control = RunControl()
+    if ranks.is_main and args.cancel_file:
+        threading.Thread(target=_watch_cancel, args=(args.cancel_file, control), daemon=True).start()
     try:
         if args.resume:
-            run = Run.resume(studio, args.resume, overrides=args.overrides, device=args.device, ranks=ranks)
+            run = Run.resume(studio, args.resume, control=control, overrides=args.overrides, device=args.device,
+                             ranks=ranks)
         else:
-            run = Run(studio, spec, ranks=ranks)
+            run = Run(studio, spec, control=control, ranks=ranks)
         dist.barrier()  # every rank has read the stored run before rank 0 marks it running
         run_to_end(run, _emit if ranks.is_main else None)
     except BaseException as exc:
         _write_failure(args.failures, rank, exc)
         raise
     return 0  # the run ended, however (failed, cancelled): its record and the store say how
+
+
+def _watch_cancel(path: str, control: Any) -> None:
+    """Cancel the run once ``path`` exists (the parent's cancel); the ranks learn it at their next step."""
+    while not control.cancelled:
+        if os.path.exists(path):
+            control.cancel()
+            return
+        time.sleep(0.2)
 
 
 def _open_studio(plugin_modules: Sequence[str]) -> Any:
