@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
+    from dlstudio.engine.distributed import Ranks
     from dlstudio.spec import RunSpec
     from dlstudio.store import RunStore
 
@@ -69,14 +70,23 @@ def refuse_undistributable(spec: RunSpec, processes: int) -> None:
                         "the CPU")
 
 
-def refuse_small_data(samples: int | None, processes: int, what: str) -> None:
-    """A training set with fewer samples than processes cannot be shared (style transfer's one picture)."""
+def share_out(ranks: Ranks, task: Any, task_name: str, samples: int | None, data_name: str) -> None:
+    """Start a distributed run's processes as one model (rank 0's weights), each then drawing random numbers of its
+    own; raise RunError for a task or data that cannot be shared out (L-BFGS, fewer samples than processes)."""
+    import torch
+
     from dlstudio.errors import RunError
 
-    if samples is not None and samples < processes:
-        raise RunError(f"{what} has {samples} training sample{'s' if samples != 1 else ''}, fewer than the "
-                       f"{processes} processes that would share it: it cannot be distributed; train it in one "
+    if any(isinstance(optimizer, torch.optim.LBFGS) for optimizer in task.optimizers):
+        from dlstudio.engine.step import CLOSURE_NOT_DISTRIBUTED
+
+        raise RunError(f"{task_name}: {CLOSURE_NOT_DISTRIBUTED}")
+    if samples is not None and samples < ranks.world:  # style transfer's one picture
+        raise RunError(f"{data_name} has {samples} training sample{'s' if samples != 1 else ''}, fewer than the "
+                       f"{ranks.world} processes that would share it: it cannot be distributed; train it in one "
                        "process (without --nproc)")
+    ranks.broadcast_module(task.model)
+    ranks.diversify_rng()
 
 
 class FollowerStore:

@@ -45,7 +45,7 @@ from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
 from dlstudio.errors import DiskFullError, RunError, as_disk_full
 from dlstudio.parts import Parts, metric_declarations, resolve_parts  # resolve_parts: also the window's
-from dlstudio.run_ranks import FollowerStore, describe_device, refuse_small_data, refuse_undistributable
+from dlstudio.run_ranks import FollowerStore, describe_device, refuse_undistributable, share_out
 from dlstudio.spec import RunSpec, SpecError
 
 if TYPE_CHECKING:
@@ -278,8 +278,9 @@ class Run:
             task = parts.task_spec.create(context)
         except (ValueError, RuntimeError) as exc:
             raise RunError(f"task {parts.task_spec.id!r} could not be set up: {exc}") from None
-        if ranks is not None:
-            self._share_out(task, parts, bundle)
+        if ranks is not None:  # refused here, before the run is stored, if it cannot be shared out
+            share_out(ranks, task, f"task {parts.task_spec.id!r}",
+                      None if bundle.batched else _length(bundle.train), f"dataset {parts.data_spec.id!r}")
         if not task.monitor:  # nothing says which epoch is best: refuse what needs it rather than ignore it
             needs_best = [(key, what) for key, what, asked in (
                 ("early_stopping", "early stopping", train.early_stopping > 0),
@@ -295,19 +296,6 @@ class Run:
             raise SpecError(f"[train] scheduler: {exc}") from None
         return _Prepared(parts, device, bundle, task, train_batches, valid_batches, schedulers, steps_per_epoch,
                          period_steps, periods)
-
-    def _share_out(self, task: Any, parts: Parts, bundle: DataBundle) -> None:
-        """A distributed run's processes start as one model (rank 0's weights), and then draw random numbers of
-        their own; what cannot be shared out is refused here, before the run is stored."""
-        ranks = self.ranks
-        if any(isinstance(optimizer, torch.optim.LBFGS) for optimizer in task.optimizers):
-            from dlstudio.engine.step import CLOSURE_NOT_DISTRIBUTED
-
-            raise RunError(f"task {parts.task_spec.id!r}: {CLOSURE_NOT_DISTRIBUTED}")
-        if not bundle.batched:
-            refuse_small_data(_length(bundle.train), ranks.world, f"dataset {parts.data_spec.id!r}")
-        ranks.broadcast_module(task.model)
-        ranks.diversify_rng()
 
     def _batches(self, bundle: DataBundle, dataset: Any, *, shuffle: bool, pin: bool, training: bool) -> Any:
         train = self.spec.train
