@@ -168,8 +168,8 @@ class DistributedRun:
                 finally:
                     stop_watching.set()
             failures = _failures(report, folder)
-        if returncode == 0 and ended is not None:
-            return
+        if returncode == 0 and (ended is not None or self.placement.node_rank != 0):
+            return  # (another machine than the first has no rank 0 to report: its processes ended well)
         message = describe_failures(failures) or f"torchrun ended with exit status {returncode}"
         if self.run_id is not None and self.placement.node_rank == 0:
             _mark_failed(self.studio, self.run_id, message)

@@ -299,7 +299,7 @@ def _run_phase(
                 shared.add(result, control, task, index)
             if training:
                 state.step += 1
-                if state.start_loss is None:  # one device sync, once per run
+                if state.start_loss is None and shared is None:  # one device sync, once per run
                     state.start_loss = _first_loss(result)
                 if callbacks:
                     state.batch, state.output = batch, result
@@ -319,6 +319,8 @@ def _run_phase(
                         _check_divergence(task, state, loss, index)
                 yield BatchEnd(state.epoch, phase, index, total, loss, step=state.step)
     state.phase = ""
+    if shared is not None and shared.pending_steps:  # the same on every rank: they take as many steps
+        shared.share(control, task, index)
     if ranks is not None:
         if not training and ranks.any(control.cancelled):
             raise Cancelled
@@ -339,35 +341,48 @@ def _run_phase(
 
 
 class _SharedLoss:
-    """A distributed training phase's running loss over all ranks, brought up to date after each step (one
-    small all-reduce that also carries rank 0's cancel), and judged there: every rank sees the same numbers at
-    the same step, so they all stop together or none does."""
+    """A distributed training phase's running loss over all ranks, judged every :data:`SHARE_EVERY` steps (one small
+    all-reduce that also carries rank 0's cancel; the steps between add up on the device, without a host sync):
+    every rank sees the same numbers at the same step, so they all stop together or none does."""
 
     def __init__(self, ranks: Ranks, state: FitState) -> None:
         self.ranks, self.state = ranks, state
         self.total, self.count = 0.0, 0
-        self.checked = False
+        self.pending: Any = 0.0
+        self.pending_count = self.pending_steps = self.steps = 0
 
     @property
     def loss(self) -> float:
         return self.total / max(self.count, 1)
 
     def add(self, result: StepResult, control: RunControl, task: Task, index: int) -> None:
-        loss_sum, n, cancel = self.ranks.batch_totals(float(result.sums.get("loss", 0.0)), result.count,
-                                                      control.cancelled)
+        self.pending = self.pending + result.sums.get("loss", 0.0)
+        self.pending_count += result.count
+        self.pending_steps += 1
+        self.steps += 1
+        if self.steps == 1 or self.steps % SHARE_EVERY == 0:
+            self.share(control, task, index)
+
+    def share(self, control: RunControl, task: Task, index: int) -> None:
+        """Bring the running loss up to date over the ranks and judge it (also at the phase's end)."""
+        loss_sum, n, cancel = self.ranks.batch_totals(float(self.pending), self.pending_count, control.cancelled)
+        self.pending, self.pending_count, self.pending_steps = 0.0, 0, 0
         if cancel:
             raise Cancelled
         self.total += loss_sum
         self.count += n
         state = self.state
-        if state.start_loss is None and n:
-            first = loss_sum / n
-            state.start_loss = first if math.isfinite(first) else None
-        if not self.checked:  # a task stepping around the Stepper trains apart: say so at its first step
-            self.checked = True
+        if self.steps == 1:  # the run's first loss is all ranks' first batch; and a task stepping around the
+            if state.start_loss is None and n:  # Stepper trains apart: say so at its first step
+                first = loss_sum / n
+                state.start_loss = first if math.isfinite(first) else None
             self.ranks.check_same_weights(task.model, type(task).__name__)
         _check_divergence(task, state, _finite_loss({"loss": self.total}, self.count, state.epoch, "train", index),
                           index)
+
+
+#: Training steps between the ranks' shared look at the running loss and at a cancel (and the first step).
+SHARE_EVERY = 8
 
 
 def _finite_loss(sums: dict[str, Any], count: int, epoch: int, phase: str, batch: int) -> float:

@@ -109,3 +109,22 @@ def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes_with_two_proc
                                                                                "2×cpu")
     assert "resuming run" in capsys.readouterr().out
     assert sorted(metrics_by_epoch(demo_studio, info.id)) == list(range(1, done + 3))
+
+
+def test_cancel_reaches_every_rank_and_the_run_ends_cancelled(demo_studio, studio_home):
+    """The window's cancel: it reaches rank 0, which tells the others at their next step; none is left waiting."""
+    from dlstudio.distributed import DistributedRun
+    from dlstudio.engine import EpochEnd, FitEnded
+
+    spec = blobs_spec(demo_studio, "data.params.samples=400", "train.epochs=400")
+    run = DistributedRun(demo_studio, spec, placement=Placement(nproc=2), plugin_modules=[DEMO])
+    records = []
+    for record in run.records():
+        records.append(record)
+        if isinstance(record, EpochEnd) and record.epoch == 2:
+            run.control.cancel()
+    ended = records[-1]
+    assert isinstance(ended, FitEnded) and ended.status == "cancelled", ended
+    row = demo_studio.store.get(run.run_id)
+    assert row.status == "cancelled" and 2 <= row.epochs_done < 400
+    assert worker_pid(studio_home, 0) is None and worker_pid(studio_home, 1) is None
