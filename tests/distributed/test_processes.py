@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from dlstudio.checkpoints import load_checkpoint
-from dlstudio.distributed import Placement, train_distributed
+from dlstudio.distributed import DistributedRun, Placement, train_distributed
+from dlstudio.engine import EpochEnd, FitEnded, FitStarted, LogMessage
 from dlstudio.runner import Run, run_to_end
 from tests.runs import metrics_by_epoch
 
@@ -80,7 +81,7 @@ def test_two_processes_train_the_weights_one_process_trains_and_rank_0_alone_wri
     assert not list(scratch.glob("dlstudio-rank-*"))
 
 
-def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes_with_two_processes(demo_studio, studio_home,
+def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes_and_cancels_on_every_rank(demo_studio, studio_home,
                                                                                        capsys):
     spec = blobs_spec(demo_studio, "data.params.samples=400", "train.epochs=400")
     outcome: dict = {}
@@ -103,28 +104,19 @@ def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes_with_two_proc
     assert worker_pid(studio_home, 0) is None  # no process is left waiting for the dead one
     assert 2 <= info.epochs_done < 400
 
+    # Resumed with two processes, it goes on from its last checkpoint; the window's cancel (which reaches rank 0,
+    # and the others through it) ends it cancelled on every rank, none left waiting.
     done = info.epochs_done
-    resumed = launch(demo_studio, resume_id=info.id, overrides=[f"train.epochs={done + 2}"])
-    assert (resumed.id, resumed.status, resumed.epochs_done, resumed.device) == (info.id, "completed", done + 2,
-                                                                               "2×cpu")
-    assert "resuming run" in capsys.readouterr().out
-    assert sorted(metrics_by_epoch(demo_studio, info.id)) == list(range(1, done + 3))
-
-
-def test_cancel_reaches_every_rank_and_the_run_ends_cancelled(demo_studio, studio_home):
-    """The window's cancel: it reaches rank 0, which tells the others at their next step; none is left waiting."""
-    from dlstudio.distributed import DistributedRun
-    from dlstudio.engine import EpochEnd, FitEnded
-
-    spec = blobs_spec(demo_studio, "data.params.samples=400", "train.epochs=400")
-    run = DistributedRun(demo_studio, spec, placement=Placement(nproc=2), plugin_modules=[DEMO])
+    resumed = DistributedRun(demo_studio, resume_id=info.id, placement=Placement(nproc=2), plugin_modules=[DEMO])
     records = []
-    for record in run.records():
+    for record in resumed.records():
         records.append(record)
-        if isinstance(record, EpochEnd) and record.epoch == 2:
-            run.control.cancel()
-    ended = records[-1]
-    assert isinstance(ended, FitEnded) and ended.status == "cancelled", ended
-    row = demo_studio.store.get(run.run_id)
-    assert row.status == "cancelled" and 2 <= row.epochs_done < 400
+        if isinstance(record, EpochEnd) and record.epoch == done + 2:
+            resumed.control.cancel()
+    assert next(r for r in records if isinstance(r, FitStarted)).start_epoch == done
+    assert any(isinstance(r, LogMessage) and r.text == f"resuming run {info.id} after epoch {done}" for r in records)
+    assert isinstance(records[-1], FitEnded) and records[-1].status == "cancelled", records[-1]
+    row = demo_studio.store.get(info.id)
+    assert (row.status, row.device) == ("cancelled", "2×cpu") and done + 2 <= row.epochs_done < 400
+    assert sorted(metrics_by_epoch(demo_studio, info.id)) == list(range(1, row.epochs_done + 1))
     assert worker_pid(studio_home, 0) is None and worker_pid(studio_home, 1) is None
