@@ -162,8 +162,12 @@ class DistributedRun:
                             yield record
                     returncode = process.wait()
                 except BaseException:
-                    process.terminate()  # torchrun passes it on to every process
-                    process.wait()
+                    # Ctrl+C reached torchrun too (one process group), which stops the processes: let it finish.
+                    try:
+                        process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        process.terminate()  # torchrun passes it on to every process
+                        process.wait()
                     raise
                 finally:
                     stop_watching.set()
@@ -283,6 +287,7 @@ def _mark_failed(studio: Studio, run_id: str, message: str) -> None:
 
 def _torchrun(argv: Sequence[str]) -> int:
     """``torch.distributed.run`` on ``argv`` (after ``--report FILE --``), its failed ranks written to FILE."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
@@ -300,6 +305,8 @@ def _torchrun(argv: Sequence[str]) -> int:
                   for rank, f in sorted(exc.failures.items(), key=lambda item: item[0] != first)]
         report.write_text(json.dumps(failed), encoding="utf-8")
         return 1
+    except (SignalException, KeyboardInterrupt):  # stopped (Ctrl+C): the processes were stopped with it
+        return 130
     return 0
 
 

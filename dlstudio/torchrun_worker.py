@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -30,14 +31,23 @@ RECORD_MARK = "\x1edlstudio-record "
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    # torchrun stops the processes with SIGTERM (Ctrl+C, another rank's failure): end as an interrupted run does,
+    # the store saying so, rather than vanish mid-write.
+    signal.signal(signal.SIGTERM, _interrupt)
     code = 1
     try:
         code = _train_this_rank(args)
+    except KeyboardInterrupt:
+        print(f"dlstudio: rank {os.environ.get('RANK', '?')} interrupted", file=sys.stderr)
+        code = 130
     except BaseException:  # whatever ended this rank is reported with it, then the process leaves
         traceback.print_exc()
-        code = 130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 1
     finally:
         _leave(code)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
