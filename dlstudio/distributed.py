@@ -96,6 +96,7 @@ class DistributedRun:
                  device: str | None = None, control: RunControl | None = None,
                  plugin_modules: Sequence[str] = ()) -> None:
         from dlstudio.engine.control import RunControl
+        from dlstudio.parts import resolve_parts
         from dlstudio.run_ranks import distributed_device, gpu_list, refuse_undistributable
         from dlstudio.runner import Run
         from dlstudio.spec import RunSpec, SpecError, toml_literal
@@ -115,6 +116,7 @@ class DistributedRun:
             raise SpecError(f"[run] device {checked.run.device!r} lists {len(self.gpus)} GPUs: one process each, "
                             f"not --nproc {placement.nproc}")
         refuse_undistributable(checked, placement.processes)
+        resolve_parts(studio, checked)  # a spec each process would refuse is refused once, here
         try:
             if not self.gpus:  # a listed GPU that is not here: the processes say which (CUDA_VISIBLE_DEVICES)
                 distributed_device(checked.run.device, placement.nproc - 1)

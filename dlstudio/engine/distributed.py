@@ -76,6 +76,13 @@ class Ranks:
             for tensor in [*module.parameters(), *module.buffers()]:
                 dist.broadcast(tensor.data, src=0)
 
+    def broadcast_buffers(self, module: torch.nn.Module) -> None:
+        """Rank 0's buffers (batch norm's running statistics, which each rank keeps from its own batches) on every
+        rank, as DDP broadcasts them: every rank then validates the model rank 0 saves."""
+        with torch.no_grad():
+            for tensor in module.buffers():
+                dist.broadcast(tensor.data, src=0)
+
     def check_same_weights(self, module: torch.nn.Module, task_name: str = "") -> None:
         """Raise :class:`RanksDisagree` unless every rank holds the same weights (to float rounding)."""
         with torch.no_grad():

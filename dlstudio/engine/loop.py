@@ -151,6 +151,8 @@ def fit(
                                             report_interval, ranks)
             metrics = {f"train_{name}": value for name, value in summary.items()}
             if valid_batches is not None:
+                if ranks is not None:
+                    ranks.broadcast_buffers(task.model)
                 task.start_epoch(epoch, "valid")
                 summary = yield from _run_phase(task, "valid", valid_batches, _length(valid_batches), state,
                                                 callbacks, control, report_interval, ranks)

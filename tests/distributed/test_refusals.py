@@ -29,6 +29,7 @@ def _spec(tmp_path, train: str = ""):
     ("", ["--nproc", "2", "--device", "mps"], "MPS runs one process on one Apple GPU"),
     ("", ["--nproc", "0"], "--nproc: at least one process, got 0"),
     ("", ["--nproc", "2", "--nnodes", "2"], "--nnodes above 1 needs --rdzv-endpoint"),
+    ("", ["--nproc", "2", "--set", "data.params.colour=1"], "[data.params] unknown key 'colour'"),
 ])
 def test_what_cannot_be_distributed_is_refused_before_starting(capsys, tmp_path, studio_home, train, argv,
                                                                 message):
