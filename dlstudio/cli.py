@@ -168,7 +168,9 @@ def _train(args: argparse.Namespace, studio: Any) -> int:
             print(f"wrote {args.save_spec}")
             return 0
         info = launch.train(studio, spec, json_lines=args.json, placement=_placement(args))
-    return 0 if info is not None and info.status in ("completed", "stopped") else 1
+    if info is None:  # another machine of a distributed run: its processes ended well (else RunError)
+        return 0
+    return 0 if info.status in ("completed", "stopped") else 1
 
 
 def _placement(args: argparse.Namespace) -> Any:

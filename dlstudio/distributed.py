@@ -60,9 +60,11 @@ def train_distributed(studio: Studio, spec: RunSpec | Mapping[str, Any] | None =
                       overrides: Sequence[str] = (), device: str | None = None, progress: bool = True,
                       json_lines: bool = False, plugin_modules: Sequence[str] = ()) -> RunInfo | None:
     """Train ``spec`` (or resume the run ``resume_id``) with several processes, printing rank 0's progress as
-    ``dlstudio train`` does; the run as :func:`dlstudio.runs.get_run` describes it afterwards (None on a machine
-    other than the first, or when no run was stored: the failure is printed). See :class:`DistributedRun`."""
+    ``dlstudio train`` does; the run as :func:`dlstudio.runs.get_run` describes it afterwards, or None on a machine
+    other than the first whose processes ended well. Raises RunError when the processes failed before a run was
+    stored (or on such a machine). See :class:`DistributedRun`."""
     from dlstudio import runs
+    from dlstudio.errors import RunError
 
     run = DistributedRun(studio, spec, placement=placement, resume_id=resume_id, overrides=overrides,
                          device=device, plugin_modules=plugin_modules)
@@ -78,6 +80,8 @@ def train_distributed(studio: Studio, spec: RunSpec | Mapping[str, Any] | None =
     finally:
         if printer is not None:
             printer.close()
+    if run.failure and (run.run_id is None or run.placement.node_rank != 0):
+        raise RunError(f"distributed run failed: {run.failure}")
     if run.run_id is None or run.placement.node_rank != 0:
         return None
     return runs.get_run(studio, run.run_id)
@@ -128,6 +132,8 @@ class DistributedRun:
         self.control = control or RunControl()
         self.plugin_modules = list(plugin_modules)
         self.run_id: str | None = resume_id
+        #: Which processes failed and how, once :meth:`records` is done ("" when none did).
+        self.failure = ""
 
     @property
     def processes(self) -> int:
@@ -177,6 +183,7 @@ class DistributedRun:
         if returncode == 0 and (ended is not None or self.placement.node_rank != 0):
             return  # (another machine than the first has no rank 0 to report: its processes ended well)
         message = describe_failures(failures) or f"torchrun ended with exit status {returncode}"
+        self.failure = message
         if self.run_id is not None and self.placement.node_rank == 0:
             _mark_failed(self.studio, self.run_id, message)
         if ended is None:
@@ -199,6 +206,7 @@ class DistributedRun:
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in self.gpus)
         # torchrun would set 1 thread a process and warn about it; share this machine's threads out instead.
+        env.setdefault("LOGLEVEL", "ERROR")  # torchrun's notes on stopping processes: the failure says it all
         if "OMP_NUM_THREADS" not in env:
             import torch
 
@@ -260,15 +268,28 @@ def _failures(report: Path, folder: Path) -> list[dict[str, Any]]:
     return failed
 
 
+#: A process's exit status when it was stopped (Ctrl+C, or torchrun stopping it because another process failed).
+INTERRUPTED = 130
+
+
 def describe_failures(failures: Sequence[Mapping[str, Any]]) -> str:
-    """One clause per failed rank, the first to fail first: ``rank 1 was killed by signal SIGKILL``."""
-    parts = []
-    for failure in failures:
+    """One clause per way the ranks failed, the first to fail first: ``rank 1 was killed by signal SIGKILL``, or
+    ``ranks 0, 1 exited with status 1 (RunError: ...)`` when they failed alike."""
+    stopped = [f for f in failures if f.get("exitcode") == INTERRUPTED]
+    # A process torchrun stopped because another failed is not a cause: the other one says what happened.
+    failed = [f for f in failures if f.get("exitcode") != INTERRUPTED] or stopped
+    alike: dict[tuple[str, str], list[str]] = {}
+    for failure in failed:
         code, signal_name = failure.get("exitcode"), failure.get("signal") or ""
-        how = (f"was killed by signal {signal_name}" if code is not None and code < 0
-               else f"exited with status {code}")
-        error = failure.get("error") or ""
-        parts.append(f"rank {failure['rank']} {how}" + (f" ({error})" if error else ""))
+        how = (f"killed by signal {signal_name}" if code is not None and code < 0 else f"exited with status {code}")
+        alike.setdefault((how, failure.get("error") or ""), []).append(str(failure["rank"]))
+    parts = []
+    for (how, error), ranks in alike.items():
+        who = f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {', '.join(sorted(ranks, key=int))}"
+        verb = ("was " if len(ranks) == 1 else "were ") if how.startswith("killed") else ""
+        parts.append(f"{who} {verb}{how}" + (f" ({error})" if error else ""))
+    if stopped and failed is not stopped:
+        parts.append("the other processes were stopped with it")
     return "; ".join(parts)
 
 

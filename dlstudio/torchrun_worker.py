@@ -36,14 +36,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     code = 1
     try:
-        code = _train_this_rank(args)
+        code = _train_reporting(args)
     except KeyboardInterrupt:
         print(f"dlstudio: rank {os.environ.get('RANK', '?')} interrupted", file=sys.stderr)
         code = 130
-    except BaseException:  # whatever ended this rank is reported with it, then the process leaves
-        traceback.print_exc()
+    except Exception as exc:
+        from dlstudio.errors import USER_ERRORS
+
+        if not isinstance(exc, USER_ERRORS):
+            raise
+        # what the user can fix: one line (the parent repeats it, naming the ranks), no traceback
+        print(f"dlstudio: rank {os.environ.get('RANK', '?')}: {exc}", file=sys.stderr)
     finally:
         _leave(code)
+
+
+def _train_reporting(args: argparse.Namespace) -> int:
+    """:func:`_train_this_rank`, with the traceback of anything but a user's error or an interrupt printed."""
+    from dlstudio.errors import USER_ERRORS
+
+    try:
+        return _train_this_rank(args)
+    except (KeyboardInterrupt, *USER_ERRORS):
+        raise
+    except BaseException:  # whatever else ended this rank is reported with it, then the process leaves
+        traceback.print_exc()
+        return 1
 
 
 def _interrupt(signum: int, frame: Any) -> None:

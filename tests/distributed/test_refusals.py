@@ -63,4 +63,10 @@ def test_failures_name_each_rank_and_how_it_ended():
     ])
     assert text == ("rank 1 was killed by signal SIGKILL; "
                     "rank 0 exited with status 1 (RuntimeError: Connection closed by peer)")
+    alike = [{"rank": r, "exitcode": 1, "signal": "", "error": "RunError: 1 training sample"} for r in (1, 0)]
+    assert describe_failures(alike) == "ranks 0, 1 exited with status 1 (RunError: 1 training sample)"
+    with_stopped = [{"rank": 0, "exitcode": 130, "signal": "", "error": "KeyboardInterrupt: "},
+                    {"rank": 1, "exitcode": -9, "signal": "SIGKILL"}]
+    assert describe_failures(with_stopped) == ("rank 1 was killed by signal SIGKILL; "
+                                               "the other processes were stopped with it")
     assert describe_device("cuda:0", 4) == "4×cuda" and describe_device("cpu", 1) == "cpu"
