@@ -113,7 +113,12 @@ class DistributedRun:
             checked = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
             changes = [*overrides, *([f"run.device={toml_literal(device)}"] if device else [])]
             checked = checked.with_overrides(changes) if changes else checked
-        self.gpus = gpu_list(checked.run.device)
+        try:
+            self.gpus = gpu_list(checked.run.device)
+            if not self.gpus:  # (a listed GPU that is not here: its process says so, seeing only the listed ones)
+                distributed_device(checked.run.device, (placement.nproc if placement else 1) - 1)
+        except ValueError as exc:
+            raise SpecError(f"[run] device: {exc}") from None
         if placement is None:
             placement = Placement(nproc=len(self.gpus) if self.gpus else 1)
         elif self.gpus and placement.nproc != len(self.gpus):
@@ -122,11 +127,9 @@ class DistributedRun:
         refuse_undistributable(checked, placement.processes)
         resolve_parts(studio, checked)  # a spec each process would refuse is refused once, here
         try:
-            if not self.gpus:  # a listed GPU that is not here: the processes say which (CUDA_VISIBLE_DEVICES)
-                distributed_device(checked.run.device, placement.nproc - 1)
             self.placement_args = placement.torchrun_args()
         except ValueError as exc:
-            raise SpecError(f"[run] device: {exc}" if "device" in str(exc) or "GPU" in str(exc) else str(exc)) from None
+            raise SpecError(str(exc)) from None
         self.studio, self.spec, self.placement = studio, checked, placement
         self.resume_id, self.overrides, self.device = resume_id, list(overrides), device
         self.control = control or RunControl()
