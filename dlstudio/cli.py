@@ -106,6 +106,12 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
                         "run can take (its length, device, learning rate, data loading, checkpoints, early "
                         "stopping); the rest is refused, saying why")
     p.add_argument("--save-spec", metavar="PATH", help="write the resolved spec to PATH and exit")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train with N processes on this machine (one per GPU, or CPU shares) through torchrun; "
+                        "[train] batch_size is the batch of all of them together")
+    p.add_argument("--nnodes", type=int, default=1, metavar="M", help="machines taking part (with --rdzv-endpoint)")
+    p.add_argument("--node-rank", type=int, default=0, metavar="R", help="this machine's number, 0 .. M-1")
+    p.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="where the machines meet (machine 0's address)")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("recipes", help="list the ready-made run specs plugins provide")
@@ -167,7 +173,7 @@ def _train(args: argparse.Namespace, studio: Any) -> int:
                             f"{' or '.join(alone)} with it (change what a resumed run can take with --set and "
                             "--device)")
         info = launch.train(studio, resume_id=args.resume, overrides=args.overrides, device=args.device,
-                            json_lines=args.json)
+                            json_lines=args.json, placement=_placement(args))
     else:
         if bool(args.spec) == bool(args.recipe):
             raise SpecError("give either a spec file or --recipe NAME (see `dlstudio recipes`)")
@@ -180,8 +186,19 @@ def _train(args: argparse.Namespace, studio: Any) -> int:
             spec.save(args.save_spec)
             print(f"wrote {args.save_spec}")
             return 0
-        info = launch.train(studio, spec, json_lines=args.json)
+        info = launch.train(studio, spec, json_lines=args.json, placement=_placement(args))
+    if info is None:  # another machine of a distributed run: its processes ended well (else RunError)
+        return 0
     return 0 if info.status in ("completed", "stopped") else 1
+
+
+def _placement(args: argparse.Namespace) -> Any:
+    """Where a distributed run's processes go (None: this process trains alone)."""
+    if args.nproc == 1 and args.nnodes == 1:
+        return None
+    from dlstudio.distributed import Placement
+
+    return Placement(args.nproc, args.nnodes, args.node_rank, args.rdzv_endpoint)
 
 
 def _recipes(args: argparse.Namespace, studio: Any) -> int:

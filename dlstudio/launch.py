@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dlstudio.distributed import Placement
     from dlstudio.runs import RunInfo
     from dlstudio.spec import RunSpec
     from dlstudio.studio import Studio
@@ -27,7 +28,7 @@ __all__ = ["train"]
 
 def train(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, resume_id: str | None = None,
           overrides: Sequence[str] = (), device: str | None = None, progress: bool = True,
-          json_lines: bool = False) -> RunInfo:
+          json_lines: bool = False, placement: Placement | None = None) -> RunInfo | None:
     """Train ``spec`` (a :class:`~dlstudio.spec.RunSpec` or a dict shaped like a spec file), or resume the run
     ``resume_id``, to its end; returns the run as :func:`dlstudio.runs.get_run` describes it afterwards.
 
@@ -36,7 +37,18 @@ def train(studio: Studio, spec: RunSpec | Mapping[str, Any] | None = None, *, re
     refused. ``progress`` prints what ``dlstudio train`` prints (a bar per epoch, or JSON lines with
     ``json_lines``). A spec that does not validate raises :class:`~dlstudio.spec.SpecError` before anything is
     stored; a run that fails while training is returned with status "failed" and its message.
+
+    ``placement`` (:class:`dlstudio.distributed.Placement`) trains the run with several processes through
+    torchrun (``dlstudio train --nproc N``): the same run, rank 0 writing it; None is returned on a machine other
+    than the first of several, which has no run of its own to describe.
     """
+    from dlstudio.distributed import lists_gpus
+
+    if placement is not None or lists_gpus(studio, spec, resume_id, device):
+        from dlstudio.distributed import train_distributed
+
+        return train_distributed(studio, spec, placement=placement, resume_id=resume_id, overrides=overrides,
+                                 device=device, progress=progress, json_lines=json_lines)
     from dlstudio import runs
     from dlstudio.runner import Run, run_to_end
     from dlstudio.spec import RunSpec, toml_literal

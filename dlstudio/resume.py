@@ -108,7 +108,7 @@ class ResumePlan:
 
 
 def resume_run(studio: Studio, run_id: str, *, control: RunControl | None = None, overrides: Sequence[str] = (),
-               device: str | None = None) -> Run:
+               device: str | None = None, ranks: Any = None) -> Run:
     """:meth:`Run.resume`: the stored run, with the changes asked for checked and applied."""
     row = studio.store.get(run_id)
     if row.status in ("created", "running", "paused"):
@@ -119,8 +119,8 @@ def resume_run(studio: Studio, run_id: str, *, control: RunControl | None = None
         raise RunError(f"run {run_id} already trained all its {row.epochs} epochs; to train it on, give it a "
                        f"longer run (--set train.{'steps' if spec.train.steps else 'epochs'}=N)")
     if not plan.changes:
-        return Run(studio, spec, control=control, resume_id=run_id)
-    return ResumedRun(studio, plan, control=control)
+        return Run(studio, spec, control=control, resume_id=run_id, ranks=ranks)
+    return ResumedRun(studio, plan, control=control, ranks=ranks)
 
 
 def plan_resume(run_id: str, stored: RunSpec, overrides: Sequence[str] = (), device: str | None = None, *,
@@ -191,8 +191,9 @@ class ResumedRun(Run):
     """A run resumed with changed settings: says each change in its log, applies a new length and learning rate
     to the restored schedules and optimisers, and stores the spec once the run has been restored."""
 
-    def __init__(self, studio: Studio, plan: ResumePlan, *, control: RunControl | None = None) -> None:
-        super().__init__(studio, plan.spec, control=control, resume_id=plan.run_id)
+    def __init__(self, studio: Studio, plan: ResumePlan, *, control: RunControl | None = None,
+                 ranks: Any = None) -> None:
+        super().__init__(studio, plan.spec, control=control, resume_id=plan.run_id, ranks=ranks)
         self.plan = plan
 
     def records(self) -> Iterator[Any]:
@@ -223,8 +224,8 @@ class ResumedRun(Run):
     def _store_spec(self, periods: int) -> None:
         """The stored spec (the run's row and its spec.toml) says what the run now is."""
         spec = self.spec
-        self.studio.store.replace_spec(self.run_id, spec.to_toml(), epochs=periods, params=spec.summary(),
-                                       name=spec.run.name or None)
+        self.store.replace_spec(self.run_id, spec.to_toml(), epochs=periods, params=spec.summary(),
+                                name=spec.run.name or None)
 
 def _scale_rates(optimizers: Sequence[Any], schedulers: Sequence[Any], factor: float) -> None:
     """Multiply every learning rate the optimisers and their schedules hold by ``factor``: the rate now, and the

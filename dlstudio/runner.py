@@ -45,9 +45,11 @@ from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
 from dlstudio.errors import DiskFullError, RunError, as_disk_full
 from dlstudio.parts import Parts, metric_declarations, resolve_parts  # resolve_parts: also the window's
+from dlstudio.run_ranks import FollowerStore, describe_device, refuse_undistributable, share_out
 from dlstudio.spec import RunSpec, SpecError
 
 if TYPE_CHECKING:
+    from dlstudio.engine.distributed import Ranks
     from dlstudio.studio import Studio
 
 
@@ -71,6 +73,8 @@ class RunStarted:
     unit: str = "epoch"
     #: The task's declared metrics (``MetricSpec.as_dict()``): title, direction, unit, plot group.
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    #: Processes training the run together (a distributed run: rank 0 reports for all).
+    processes: int = 1
     kind: str = "run_started"
 
 
@@ -113,22 +117,35 @@ class Run:
     """
 
     def __init__(self, studio: Studio, spec: RunSpec, *, control: RunControl | None = None,
-                 resume_id: str | None = None, log: Callable[[str], None] | None = None) -> None:
+                 resume_id: str | None = None, log: Callable[[str], None] | None = None,
+                 ranks: Ranks | None = None) -> None:
         self.studio = studio
         self.spec = spec
         self.control = control or RunControl()
         self.resume_id = resume_id
         self.run_id: str | None = resume_id
         self._log = log
+        #: This process's place in a distributed run (None: the run is this process alone).
+        self.ranks = ranks
+        self._store = studio.store if ranks is None or ranks.is_main else FollowerStore(studio.store)
+
+    @property
+    def store(self) -> Any:
+        """The run store; for a distributed run's ranks other than 0, one that reads but never writes."""
+        return self._store
+
+    @property
+    def processes(self) -> int:
+        return self.ranks.world if self.ranks is not None else 1
 
     @classmethod
     def resume(cls, studio: Studio, run_id: str, *, control: RunControl | None = None,
-               overrides: Sequence[str] = (), device: str | None = None) -> Run:
+               overrides: Sequence[str] = (), device: str | None = None, ranks: Ranks | None = None) -> Run:
         """The run ``run_id`` continued from its last checkpoint, with ``overrides`` (``section.key=value``) and
         ``device`` applied where a resumed run can take them; the rest is refused (:mod:`dlstudio.resume`)."""
         from dlstudio.resume import resume_run
 
-        return resume_run(studio, run_id, control=control, overrides=overrides, device=device)
+        return resume_run(studio, run_id, control=control, overrides=overrides, device=device, ranks=ranks)
 
     # ---------------------------------------------------------------------------------------------
     def records(self) -> Iterator[Record | RunStarted]:
@@ -138,21 +155,28 @@ class Run:
         parts, task, device = prepared.parts, prepared.task, prepared.device
         model_spec, data_spec = parts.model_spec, parts.data_spec
 
-        store = self.studio.store
+        store = self.store
         start_epoch = 0
         state = FitState(task=task, epochs=prepared.periods)
+        shown_device = describe_device(device, self.processes)
         if self.resume_id is None:
-            self.run_id = store.create_run(
-                name=spec.run.name or f"{model_spec.title} on {data_spec.title}", plugin=model_spec.plugin,
-                task=spec.run.task, model=model_spec.id, dataset=data_spec.id, params=spec.summary(),
-                spec=spec.to_toml(), device=str(device), epochs=prepared.periods, monitor=task.monitor,
-            )
+            if self.ranks is None or self.ranks.is_main:
+                self.run_id = store.create_run(
+                    name=spec.run.name or f"{model_spec.title} on {data_spec.title}", plugin=model_spec.plugin,
+                    task=spec.run.task, model=model_spec.id, dataset=data_spec.id,
+                    params={**spec.summary(), **({"processes": self.processes} if self.processes > 1 else {})},
+                    spec=spec.to_toml(), device=shown_device, epochs=prepared.periods, monitor=task.monitor,
+                )
+            if self.ranks is not None:
+                self.run_id = self.ranks.share(self.run_id)
         else:
             start_epoch = self._restore(task, prepared.schedulers, state)
             yield LogMessage(f"resuming run {self.run_id} after {self._unit()} {start_epoch}")
         run_id = self.run_id
         run_dir = store.run_dir(run_id)
-        store.mark_running(run_id, str(device))
+        store.mark_running(run_id, shown_device)
+        if self.processes > 1:
+            yield LogMessage(f"{self.processes} processes train this run together (rank 0 reports and writes)")
 
         meta = {
             "architecture": model_spec.id, "plugin": model_spec.plugin, "model_params": parts.model_params,
@@ -171,12 +195,12 @@ class Run:
             store.add_duration(run_id, max(0.0, time.monotonic() - segment_began - counted))
 
         try:  # from here on, however the run ends, the store says how
-            yield RunStarted(run_id, str(run_dir), str(device), unit=self._unit(),
-                             metrics=metric_declarations(parts.task_spec))
+            yield RunStarted(run_id, str(run_dir), shown_device, unit=self._unit(),
+                             metrics=metric_declarations(parts.task_spec), processes=self.processes)
             callbacks = self._callbacks(prepared, meta, run_dir)
             for record in fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
                               steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
-                              callbacks=callbacks, control=self.control, state=state):
+                              callbacks=callbacks, control=self.control, state=state, ranks=self.ranks):
                 if isinstance(record, EpochEnd):
                     store.record_epoch(run_id, record.epoch, record.metrics,
                                        best_epoch=state.best_epoch, best_value=state.best_value)
@@ -185,7 +209,7 @@ class Run:
                 elif isinstance(record, FitEnded):
                     ended = record
                     problem = ""
-                    if record.status in ("completed", "stopped"):
+                    if record.status in ("completed", "stopped") and store is self.studio.store:
                         problem = self._save_final(task, meta, record, state)
                         if problem:
                             yield LogMessage(problem, "warning")
@@ -207,6 +231,9 @@ class Run:
             if full is not None and full is not exc:
                 raise full from None
             raise
+        finally:
+            if isinstance(store, FollowerStore):
+                store.close()
 
     def _unit(self) -> str:
         return "step" if self.spec.train.steps else "epoch"
@@ -215,8 +242,11 @@ class Run:
     def _prepare(self) -> Iterator[Record]:
         spec = self.spec
         parts = resolve_parts(self.studio, spec)
+        ranks = self.ranks
+        if ranks is not None:
+            refuse_undistributable(spec, ranks.world)
         try:
-            device = resolve_device(spec.run.device)
+            device = resolve_device(spec.run.device) if ranks is None else ranks.device
         except ValueError as exc:
             raise SpecError(f"[run] device: {exc}") from None
         seed_everything(spec.run.seed)
@@ -253,11 +283,15 @@ class Run:
                              "checkpoints count periods)")
         else:  # an epoch is one pass over the data, however long (a stream's length may be unknown)
             period_steps, periods = 0, train.epochs
-        context = TaskContext(model, bundle.info, train, device, steps_per_epoch, params=dict(parts.task_params))
+        context = TaskContext(model, bundle.info, train, device, steps_per_epoch, params=dict(parts.task_params),
+                              extra={"ranks": ranks} if ranks is not None else {})
         try:
             task = parts.task_spec.create(context)
         except (ValueError, RuntimeError) as exc:
             raise RunError(f"task {parts.task_spec.id!r} could not be set up: {exc}") from None
+        if ranks is not None:  # refused here, before the run is stored, if it cannot be shared out
+            share_out(ranks, task, f"task {parts.task_spec.id!r}",
+                      None if bundle.batched else _length(bundle.train), f"dataset {parts.data_spec.id!r}")
         if not task.monitor:  # nothing says which epoch is best: refuse what needs it rather than ignore it
             needs_best = [(key, what) for key, what, asked in (
                 ("early_stopping", "early stopping", train.early_stopping > 0),
@@ -277,10 +311,12 @@ class Run:
     def _batches(self, bundle: DataBundle, dataset: Any, *, shuffle: bool, pin: bool, training: bool) -> Any:
         train = self.spec.train
         if bundle.batched:
-            return make_batches(dataset, None, shuffle=False, num_workers=train.num_workers, pin_memory=pin)
+            return make_batches(dataset, None, shuffle=False, num_workers=train.num_workers, pin_memory=pin,
+                                ranks=self.ranks)
         sampler = bundle.sampler if training else None
         return make_batches(dataset, train.batch_size, shuffle=shuffle and sampler is None, seed=self.spec.run.seed,
-                            num_workers=train.num_workers, pin_memory=pin, sampler=sampler, collate=bundle.collate)
+                            num_workers=train.num_workers, pin_memory=pin, sampler=sampler, collate=bundle.collate,
+                            ranks=self.ranks, pad=training)
 
     def _callbacks(self, prepared: _Prepared, meta: dict, run_dir: Path) -> list[Any]:
         """The run's own callbacks (schedules, early stopping, best weights, checkpoints, weight norms), then
@@ -294,11 +330,16 @@ class Run:
             if self.resume_id is not None:
                 best.best_state = self._saved_best()
             callbacks.append(best)
-        callbacks.append(Checkpoint(lambda st, rec: self._save(st, rec, prepared.schedulers, meta),
-                                    train.checkpoint_every))
-        callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
+        follower = isinstance(self.store, FollowerStore)
+        if not follower:  # rank 0 alone writes checkpoints and the weight norms
+            callbacks.append(Checkpoint(lambda st, rec: self._save(st, rec, prepared.schedulers, meta),
+                                        train.checkpoint_every))
+            callbacks.append(WeightNorms(run_dir / WEIGHT_NORMS_FILE))
         callbacks.extend(prepared.task.callbacks())
-        context = RunContext(run_id=self.run_id, run_dir=run_dir, spec=self.spec.to_dict(), task=self.spec.run.task,
+        # Plugins' callbacks run on every rank (one may change how the run trains); the files of ranks other
+        # than 0 go to a scratch folder.
+        context = RunContext(run_id=self.run_id, run_dir=self.store.scratch if follower else run_dir,
+                             spec=self.spec.to_dict(), task=self.spec.run.task,
                              device=str(prepared.device), resumed=self.resume_id is not None, studio=self.studio)
         registry = self.studio.registry
         chosen = [registry.callbacks.get(i) for i in self.spec.run.callbacks]
@@ -332,7 +373,7 @@ class Run:
         return bundle
 
     def _save(self, state: FitState, record: EpochEnd, schedulers: list[Any], meta: dict) -> None:
-        store = self.studio.store
+        store = self.store
         folder = store.run_dir(self.run_id) / "checkpoints"
         info = {**meta, "epoch": record.epoch, "metrics": record.metrics}
         weights = state.task.model.state_dict()
@@ -386,7 +427,7 @@ class Run:
             return None
 
     def _restore(self, task: Any, schedulers: list[Any], state: FitState) -> int:
-        store = self.studio.store
+        store = self.store
         folder = store.run_dir(self.run_id) / "checkpoints"
         if not (folder / "last.safetensors").exists():
             store.truncate_metrics(self.run_id, 0)
@@ -403,7 +444,9 @@ class Run:
             saved_schedulers = [saved["scheduler"]] if saved.get("scheduler") else []
         for scheduler, scheduler_state in zip(schedulers, saved_schedulers):
             scheduler.load_state_dict(scheduler_state)
-        torch.set_rng_state(saved["rng"])
+        torch.set_rng_state(saved["rng"])  # rank 0's, which every rank restores: then each its own
+        if self.ranks is not None:
+            self.ranks.diversify_rng()
         epoch = int(saved["epoch"])
         state.step = int(saved.get("step", 0))  # steps so far (a stream's epochs have no fixed length)
         state.data_pass, state.pass_taken = int(saved.get("data_pass", 0)), int(saved.get("pass_taken", 0))

@@ -35,6 +35,12 @@ class RunControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def wait_while_paused(self) -> None:
+        """Block while paused (a distributed run's rank 0 pauses here; the others wait for it in the next
+        collective)."""
+        if not self._running.is_set():
+            self._running.wait()
+
     def check(self) -> None:
         """Block while paused; raise :class:`Cancelled` once cancelled."""
         if not self._running.is_set():

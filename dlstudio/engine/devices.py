@@ -49,6 +49,9 @@ def resolve_device(choice: str) -> torch.device:
             return torch.device("cuda:0")
         mps = getattr(torch.backends, "mps", None)
         return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if "," in choice:
+        raise ValueError(f"{choice!r} lists several GPUs: such a run is trained by one process on each, which "
+                         "`dlstudio train` (or dlstudio.launch.train) starts; one process trains on one device")
     available = [d.id for d in list_devices()]
     wanted = "cuda:0" if choice == "cuda" else choice
     if wanted not in available:

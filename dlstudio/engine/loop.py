@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,6 +24,9 @@ from dlstudio.engine.control import Cancelled, RunControl
 from dlstudio.engine.divergence import exploded, rising
 from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
 from dlstudio.engine.task import StepResult, Task, monitored_metric
+
+if TYPE_CHECKING:
+    from dlstudio.engine.distributed import Ranks
 
 
 class NonFiniteLoss(Exception):
@@ -98,6 +101,7 @@ def fit(
     control: RunControl | None = None,
     report_interval: float = 0.1,
     state: FitState | None = None,
+    ranks: Ranks | None = None,
 ) -> Iterator[Record]:
     """Train ``task`` for periods ``start_epoch+1 ..``, yielding progress records.
 
@@ -107,6 +111,10 @@ def fit(
 
     Every callback's ``on_fit_end`` is called however the run ends; an exception other than a cancel or
     a non-finite loss is passed to ``on_exception`` first, then raised.
+
+    ``ranks``: this process's place in a distributed run. Each phase's sums are added up over the ranks, and
+    every decision (cancel, divergence, the best epoch, stopping) is taken on numbers all ranks share, so no
+    rank leaves the loop while another waits for it.
     """
     control = control or RunControl()
     train_length = _length(train_batches)
@@ -140,16 +148,20 @@ def fit(
                 task.start_epoch(epoch, "train")
                 batches, length = train_batches, train_length
             summary = yield from _run_phase(task, "train", batches, length, state, callbacks, control,
-                                            report_interval)
+                                            report_interval, ranks)
             metrics = {f"train_{name}": value for name, value in summary.items()}
             if valid_batches is not None:
+                if ranks is not None:
+                    ranks.broadcast_buffers(task.model)
                 task.start_epoch(epoch, "valid")
                 summary = yield from _run_phase(task, "valid", valid_batches, _length(valid_batches), state,
-                                                callbacks, control, report_interval)
+                                                callbacks, control, report_interval, ranks)
                 metrics.update({f"valid_{name}": value for name, value in summary.items()})
             metrics.update(task.learning_rates())
             for cb in callbacks:
                 cb.on_evaluate(state, metrics)
+            if ranks is not None:  # a callback's own metric may be measured on rank 0 alone: its numbers decide
+                metrics = ranks.share(metrics)
             state.monitor, mode = monitored_metric(task, metrics)
             is_best = False
             if state.monitor:
@@ -160,6 +172,9 @@ def fit(
             state.history.append(record)
             for cb in callbacks:
                 cb.on_epoch_end(state, record)
+            if ranks is not None:
+                state.stop_reason = ranks.share(state.stop_reason)
+                ranks.check_same_weights(task.model, type(task).__name__)
             yield record
             yield from _drain(state)
             if state.stop_reason:
@@ -260,6 +275,7 @@ def _run_phase(
     callbacks: Sequence[Callback],
     control: RunControl,
     report_interval: float,
+    ranks: Ranks | None = None,
 ) -> Iterator[Record]:
     training = phase == "train"
     state.phase = phase
@@ -269,16 +285,23 @@ def _run_phase(
     count = 0
     last_report = time.perf_counter()
     index = 0
+    #: In a distributed run's training: the loss summed over all ranks so far, which every decision reads.
+    shared = _SharedLoss(ranks, state) if ranks is not None and training else None
     with torch.enable_grad() if training else torch.no_grad():
         for index, batch in enumerate(batches, 1):
-            control.check()
+            if ranks is None:
+                control.check()
+            else:  # cancel is decided after the step, with the ranks (rank 0 pauses here, the others wait)
+                control.wait_while_paused()
             result = step(batch)
             count += result.count
             for name, value in result.sums.items():
                 sums[name] = sums[name] + value if name in sums else value
+            if shared is not None:
+                shared.add(result, control, task, index)
             if training:
                 state.step += 1
-                if state.start_loss is None:  # one device sync, once per run
+                if state.start_loss is None and shared is None:  # one device sync, once per run
                     state.start_loss = _first_loss(result)
                 if callbacks:
                     state.batch, state.output = batch, result
@@ -288,11 +311,22 @@ def _run_phase(
             now = time.perf_counter()
             if now - last_report >= report_interval or index == total:
                 last_report = now
-                loss = _finite_loss(sums, count, state.epoch, phase, index)
-                if training:
-                    _check_divergence(task, state, loss, index)
+                if shared is not None:
+                    loss = shared.loss
+                elif ranks is not None:  # validation: this rank's share, shown only (judged once summed)
+                    loss = float(sums.get("loss", 0.0)) / max(count, 1)
+                else:
+                    loss = _finite_loss(sums, count, state.epoch, phase, index)
+                    if training:
+                        _check_divergence(task, state, loss, index)
                 yield BatchEnd(state.epoch, phase, index, total, loss, step=state.step)
     state.phase = ""
+    if shared is not None and shared.pending_steps:  # the same on every rank: they take as many steps
+        shared.share(control, task, index)
+    if ranks is not None:
+        if not training and ranks.any(control.cancelled):
+            raise Cancelled
+        sums, count = ranks.reduce_sums(sums, count)
     if count == 0:
         raise NonFiniteLoss(f"the {phase} data yielded no batches in {state.unit} {_position(state)}")
     loss = _finite_loss(sums, count, state.epoch, phase, index)
@@ -306,6 +340,51 @@ def _run_phase(
         yield BatchEnd(state.epoch, phase, index, index, _finite_loss(sums, count, state.epoch, phase, index),
                        step=state.step)
     return task.summarize({name: float(value) for name, value in sums.items()}, count)
+
+
+class _SharedLoss:
+    """A distributed training phase's running loss over all ranks, judged every :data:`SHARE_EVERY` steps (one small
+    all-reduce that also carries rank 0's cancel; the steps between add up on the device, without a host sync):
+    every rank sees the same numbers at the same step, so they all stop together or none does."""
+
+    def __init__(self, ranks: Ranks, state: FitState) -> None:
+        self.ranks, self.state = ranks, state
+        self.total, self.count = 0.0, 0
+        self.pending: Any = 0.0
+        self.pending_count = self.pending_steps = self.steps = 0
+
+    @property
+    def loss(self) -> float:
+        return self.total / max(self.count, 1)
+
+    def add(self, result: StepResult, control: RunControl, task: Task, index: int) -> None:
+        self.pending = self.pending + result.sums.get("loss", 0.0)
+        self.pending_count += result.count
+        self.pending_steps += 1
+        self.steps += 1
+        if self.steps == 1 or self.steps % SHARE_EVERY == 0:
+            self.share(control, task, index)
+
+    def share(self, control: RunControl, task: Task, index: int) -> None:
+        """Bring the running loss up to date over the ranks and judge it (also at the phase's end)."""
+        loss_sum, n, cancel = self.ranks.batch_totals(float(self.pending), self.pending_count, control.cancelled)
+        self.pending, self.pending_count, self.pending_steps = 0.0, 0, 0
+        if cancel:
+            raise Cancelled
+        self.total += loss_sum
+        self.count += n
+        state = self.state
+        if self.steps == 1:  # the run's first loss is all ranks' first batch; and a task stepping around the
+            if state.start_loss is None and n:  # Stepper trains apart: say so at its first step
+                first = loss_sum / n
+                state.start_loss = first if math.isfinite(first) else None
+            self.ranks.check_same_weights(task.model, type(task).__name__)
+        _check_divergence(task, state, _finite_loss({"loss": self.total}, self.count, state.epoch, "train", index),
+                          index)
+
+
+#: Training steps between the ranks' shared look at the running loss and at a cancel (and the first step).
+SHARE_EVERY = 8
 
 
 def _finite_loss(sums: dict[str, Any], count: int, epoch: int, phase: str, batch: int) -> float:

@@ -14,6 +14,12 @@ from typing import Any
 
 import torch
 
+#: Why an optimiser that re-evaluates its loss cannot be distributed.
+CLOSURE_NOT_DISTRIBUTED = (
+    "the lbfgs optimizer re-evaluates the loss several times a step, each evaluation on this process's data "
+    "alone, so the processes of a distributed run would step apart: train it in one process (without --nproc), "
+    "or choose sgd, adam or adamw")
+
 
 class Stepper:
     """What a task's steps share: the device, mixed precision and gradient clipping of the run.
@@ -22,8 +28,11 @@ class Stepper:
     """
 
     def __init__(self, device: torch.device | str, *, amp: bool = False, grad_clip: float = 0.0,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, ranks: Any = None) -> None:
         self.device = torch.device(device)
+        #: In a distributed run, this process's :class:`~dlstudio.engine.distributed.Ranks`: gradients are
+        #: averaged over the processes before each step (None: one process).
+        self.ranks = ranks
         cuda = self.device.type == "cuda"
         self.amp = bool(amp) and cuda
         self.channels_last = bool(channels_last) and cuda
@@ -38,7 +47,8 @@ class Stepper:
         """The stepper a task built from ``ctx`` (a :class:`~dlstudio.engine.task.TaskContext`) should use."""
         train = ctx.train
         return cls(ctx.device, amp=getattr(train, "amp", False), grad_clip=getattr(train, "grad_clip", 0.0),
-                   channels_last=getattr(train, "channels_last", False))
+                   channels_last=getattr(train, "channels_last", False),
+                   ranks=(getattr(ctx, "extra", None) or {}).get("ranks"))
 
     # -- data and model ----------------------------------------------------------------------------
     def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
@@ -77,12 +87,16 @@ class Stepper:
         optimizer.zero_grad(set_to_none=True)
         if not self.amp:  # the plain path: a disabled GradScaler still costs Python calls per step
             loss.backward()
+            if self.ranks is not None:
+                self.ranks.average_gradients(self._clip_params(optimizer, None))
             if self.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
             optimizer.step()
             return
         scaler = self._scaler(optimizer)
         scaler.scale(loss).backward()
+        if self.ranks is not None:  # every rank's scale is the same: averaging scaled gradients is exact
+            self.ranks.average_gradients(self._clip_params(optimizer, None))
         if self.grad_clip > 0:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
@@ -92,6 +106,8 @@ class Stepper:
     def optimize_closure(self, optimizer: torch.optim.Optimizer, compute_loss: Callable[[], torch.Tensor]) -> Any:
         """Step an optimiser that re-evaluates the loss (L-BFGS): ``compute_loss()`` is called as often as
         it asks, each time with zeroed gradients, back-propagated and clipped. Returns the first loss."""
+        if self.ranks is not None:
+            raise ValueError(CLOSURE_NOT_DISTRIBUTED)
         if self.amp:
             raise ValueError("mixed precision (amp) cannot scale the gradients of an optimiser that re-evaluates "
                              "its loss (L-BFGS); turn amp off for this task")

@@ -34,6 +34,15 @@ def gpu_checks() -> str:
     return "\n".join(lines)
 
 
+def several_gpus_item(gpus: list) -> tuple[str, str]:
+    """The picker's text and tooltip for a run on ``gpus`` (``DeviceInfo`` each) together."""
+    ids = ", ".join(info.id for info in gpus)
+    label = f"{len(gpus)} GPUs ({ids}) — one process each"
+    tip = (f"One run trained by {len(gpus)} processes, one on each of {ids} (torchrun, gradients averaged "
+           "after every step); [train] batch_size is the batch of all of them together")
+    return label, tip
+
+
 class DeviceSelector(QComboBox):
     device_changed = Signal(str)
 
@@ -57,6 +66,11 @@ class DeviceSelector(QComboBox):
         for info in devices:
             self.addItem(info.label, info.id)
             self.setItemData(self.count() - 1, info.label, role=3)  # tooltip
+        gpus = [info for info in devices if info.id.startswith("cuda:")]
+        for count in range(2, len(gpus) + 1):  # several GPUs: one process each, one run (torchrun, DDP)
+            label, tip = several_gpus_item(gpus[:count])
+            self.addItem(label, "cuda:" + ",".join(info.id.removeprefix("cuda:") for info in gpus[:count]))
+            self.setItemData(self.count() - 1, tip, role=3)
         if len(devices) == 1:  # the CPU alone: say plainly that no GPU was found, and what was checked
             checked = gpu_checks()
             self.setItemText(0, NO_GPU_TEXT)

@@ -36,13 +36,16 @@ class RunWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        from dlstudio.distributed import DistributedRun, lists_gpus
         from dlstudio.errors import USER_ERRORS
         from dlstudio.gui.torch_threads import use_compute_threads
         from dlstudio.runner import Run, RunStarted
 
         use_compute_threads()
         try:
-            if self.resume_id is not None:
+            if lists_gpus(self.studio, self.spec, self.resume_id, None):  # one process per GPU, through torchrun
+                run = DistributedRun(self.studio, self.spec, resume_id=self.resume_id, control=self.control)
+            elif self.resume_id is not None:
                 run = Run.resume(self.studio, self.resume_id, control=self.control)
             else:
                 run = Run(self.studio, self.spec, control=self.control)
