@@ -223,6 +223,15 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         self._dirty = True
         self._redraw()
 
+    def close(self) -> bool:
+        # pyqtgraph's close() clears the scene (its items are deleted): nothing may be redrawn after it.
+        self._timer.stop()
+        return super().close()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._dirty = True  # the next redraw finds each legend's emptiest corner at the new size
+
     # -- internals ---------------------------------------------------------------------------------
     def _know(self, name: str) -> Metric:
         metric = self._metrics.get(name)

@@ -83,3 +83,4 @@ def test_a_log_axis_is_labelled_at_every_decade(qtbot):
     for spacing, values in axis.tickValues(low, high, axis.geometry().width()):
         labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
     assert labelled == ["1e-6", "1e-5", "1e-4", "1e-3", "0.01", "0.1"]
+
