@@ -116,3 +116,18 @@ def place_legend(legend: pg.LegendItem, corner: tuple[float, float]) -> None:
     cx, cy = corner
     legend.anchor(itemPos=corner, parentPos=corner,
                   offset=(LEGEND_GAP if cx == 0 else -LEGEND_GAP, LEGEND_GAP if cy == 0 else -LEGEND_GAP))
+
+
+def legend_to_emptiest_corner(plot: pg.PlotItem) -> None:
+    """Move the plot's legend (if any) to the corner its curves leave emptiest, from the curves' own data."""
+    legend = plot.legend
+    if legend is None:
+        return
+    points = []
+    for item in plot.listDataItems():
+        xs, ys = item.getData()
+        if xs is not None and len(xs):
+            points.append((np.asarray(xs, float), np.asarray(ys, float)))
+    if points:
+        plot.getViewBox().updateAutoRange()
+        place_legend(legend, emptiest_corner(plot, points, (legend.width(), legend.height())))

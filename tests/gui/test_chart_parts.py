@@ -8,7 +8,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from dlstudio.gui.chart_parts import DecadeAxis, decade_label, log_plot_item
+from dlstudio.gui.chart_parts import DecadeAxis, decade_label, legend_to_emptiest_corner, log_plot_item
 from dlstudio.gui.curves import CurvesWidget
 
 
@@ -84,3 +84,18 @@ def test_a_log_axis_is_labelled_at_every_decade(qtbot):
         labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
     assert labelled == ["1e-6", "1e-5", "1e-4", "1e-3", "0.01", "0.1"]
 
+
+
+def test_any_plot_s_legend_can_be_moved_off_its_curves(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.addLegend(offset=(-10, 10))  # top right, where a rising curve ends
+    xs = np.arange(30, dtype=float)
+    widget.plot(xs, xs, name="rising", symbol="o")
+    widget.plot(xs, xs * 0.9, name="also rising", symbol="o")
+    legend_to_emptiest_corner(widget.getPlotItem())
+    QApplication.processEvents()
+    assert _points_under_legend(widget.getPlotItem()) == 0
