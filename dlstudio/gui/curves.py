@@ -30,6 +30,9 @@ from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
 
 #: Redraws per second at most.
 REDRAW_HZ = 2
+#: Points of a series looked at to find its plot's emptiest corner for the legend (a long run's batch loss has
+#: tens of thousands; each redraw must stay cheap).
+LEGEND_SAMPLE = 1000
 
 #: Phases the run's records prefix metric names with ("valid_r2").
 PHASES = ("train", "valid")
@@ -366,7 +369,9 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         for name in self._items:
             xs, ys = self._series[name]
             if xs:
-                drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs, float), np.asarray(ys, float)))
+                step = max(1, len(xs) // LEGEND_SAMPLE)  # a sample of a long series is enough to find a corner
+                drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs[::step], float),
+                                                                  np.asarray(ys[::step], float)))
         for plot in self.shown_plots():
             points = drawn.get(plot, [])
             self._notes[plot].set_empty(not points)
