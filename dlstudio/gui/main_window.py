@@ -12,13 +12,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDockWidget,
-    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -30,6 +28,7 @@ from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
 from dlstudio.gui.dock_sizer import DockSizer
+from dlstudio.gui.pages import page_for
 from dlstudio.gui.run_dock import RunDock
 
 if TYPE_CHECKING:
@@ -59,8 +58,8 @@ class MainWindow(DesktopActions, QMainWindow):
         self.queue: RunQueue | None = None
         self.runs_view: RunsView | None = None
         self.panels: dict[str, QWidget] = {}
-        #: The tab page (a scroll area) that holds each panel.
-        self._panel_pages: dict[str, QScrollArea] = {}
+        #: The tab page of each panel: the panel, or the scroll area that holds it (dlstudio.gui.pages).
+        self._panel_pages: dict[str, QWidget] = {}
         self.family_pages: dict[str, QTabWidget] = {}
         self.errors: list[tuple[str, str]] = []  # (title, message) of every error shown, newest last
         self._dialogs: list[QWidget] = []
@@ -220,7 +219,7 @@ class MainWindow(DesktopActions, QMainWindow):
                 widget.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             widget.setObjectName(panel.id)
             self.panels[panel.id] = widget
-            self._panel_pages[panel.id] = page = widget if _scrolls_itself(widget) else _scrollable(widget)
+            self._panel_pages[panel.id] = page = page_for(widget)
             tabs.addTab(page, panel.title.replace("&", "&&"))  # a lone & would be a mnemonic
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
@@ -476,22 +475,3 @@ class MainWindow(DesktopActions, QMainWindow):
         if self.context is not None:
             self.context.shutdown()
         return stopped
-
-
-def _scrolls_itself(panel: QWidget) -> bool:
-    """A panel holding scroll areas of its own (a form that scrolls under fixed buttons, a zoomable picture) is
-    not put in another: one scroll level per page, and its own buttons stay in view."""
-    return isinstance(panel, QScrollArea) or panel.findChild(QScrollArea) is not None
-
-
-def _scrollable(panel: QWidget) -> QScrollArea:
-    """A panel in a frameless, vertically scrolling area: one taller than the screen scrolls instead of
-    making the window taller than the screen. Sideways it keeps its full width (forms scrolled
-    sideways are hard to use), as it did before."""
-    area = QScrollArea()
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setWidget(panel)
-    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
-    return area

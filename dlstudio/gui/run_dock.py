@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.gui.curves import CurvesWidget, split_metric
+from dlstudio.gui.curve_metrics import split_metric
+from dlstudio.gui.curves import CurvesWidget
 from dlstudio.gui.run_progress import Progress, Stopwatch, format_seconds
 
 if TYPE_CHECKING:  # not imported at run time: it would import torch before the window shows
