@@ -25,7 +25,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
 
-from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
+from dlstudio.gui.chart_parts import EmptyNote, SpacedAxis, emptiest_corner, legend_fits, place_legend
 from dlstudio.gui.curve_metrics import Metric, is_learning_rate, split_metric, steady_y_range
 
 #: Redraws per second at most.
@@ -194,7 +194,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         plot = self._plots.get(group)
         if plot is not None:
             return plot
-        plot = self._plots[group] = pg.PlotItem()
+        plot = self._plots[group] = pg.PlotItem(axisItems={"left": SpacedAxis("left")})  # short plots stay legible
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))  # moved to the emptiest corner as points come
         self._notes[plot] = EmptyNote(plot)
@@ -306,6 +306,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         for plot in self.shown_plots():
             points = drawn.get(plot, [])
             self._notes[plot].set_empty(not points)
+            plot.legend.setVisible(legend_fits(plot))
             if points:
                 legend = plot.legend
                 corner = emptiest_corner(plot, points, (legend.width(), legend.height()))
