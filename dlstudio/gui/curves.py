@@ -30,6 +30,8 @@ from dlstudio.gui.curve_metrics import Metric, is_learning_rate, split_metric, s
 
 #: Redraws per second at most.
 REDRAW_HZ = 2
+#: Below this height (px) the plots drop their x axis's title ("epoch"): the curves need the room more.
+COMPACT_HEIGHT = 200
 #: Points of a series looked at to find its plot's emptiest corner for the legend (a long run's batch loss has
 #: tens of thousands; each redraw must stay cheap).
 LEGEND_SAMPLE = 1000
@@ -303,10 +305,14 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
                 step = max(1, len(xs) // LEGEND_SAMPLE)  # a sample of a long series is enough to find a corner
                 drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs[::step], float),
                                                                   np.asarray(ys[::step], float)))
+        compact = self.height() < COMPACT_HEIGHT
         for plot in self.shown_plots():
             points = drawn.get(plot, [])
             self._notes[plot].set_empty(not points)
             plot.legend.setVisible(legend_fits(plot))
+            x_axis = plot.getAxis("bottom")
+            if x_axis.label.isVisible() == compact:  # a short dock keeps its height for the curves
+                x_axis.showLabel(not compact)
             if points:
                 legend = plot.legend
                 corner = emptiest_corner(plot, points, (legend.width(), legend.height()))
