@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from dlstudio.gui.curve_metrics import nice_ceiling
+
 #: The corners a legend may take: (x, y) of the anchor in the view box (0 left/top, 1 right/bottom).
 CORNERS = ((1.0, 0.0), (0.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 #: Gap (px) between a legend and the view box's edges.
@@ -53,6 +55,24 @@ class DecadeAxis(pg.AxisItem):
         if spacing < 1 and not self._label_minor:
             return ["" for _ in values]
         return [decade_label(v) for v in values]
+
+
+#: The least room (px) between two labelled ticks of a :class:`SpacedAxis`: a label's height and a gap.
+MIN_TICK_PX = 18
+
+
+class SpacedAxis(pg.AxisItem):
+    """pyqtgraph's axis, minus the tick levels too dense for its length: in a short plot pyqtgraph still labels
+    every 0.2 of a 0–1 range, and the labels print over each other."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = maxVal - minVal
+        if not levels or span <= 0 or size <= 0:
+            return levels
+        roomy = [(spacing, offset) for spacing, offset in levels if spacing / span * size >= MIN_TICK_PX]
+        # Not even the coarsest level fits: one of 1, 2, 2.5, 5 × 10^k that does.
+        return roomy or [(nice_ceiling(span * MIN_TICK_PX / size), 0.0)]
 
 
 def log_plot_item(**kwargs) -> pg.PlotItem:
@@ -112,7 +132,30 @@ def emptiest_corner(plot: pg.PlotItem, points: list[tuple[np.ndarray, np.ndarray
     return best
 
 
+def legend_fits(plot: pg.PlotItem) -> bool:
+    """Whether the legend fits in the plot's view without covering most of it (else it is better hidden: the
+    curves' colours are in the menu)."""
+    legend, view = plot.legend, plot.getViewBox()
+    return (legend.height() + 2 * LEGEND_GAP <= 0.75 * view.height()
+            and legend.width() + 2 * LEGEND_GAP <= 0.75 * view.width())
+
+
 def place_legend(legend: pg.LegendItem, corner: tuple[float, float]) -> None:
     cx, cy = corner
     legend.anchor(itemPos=corner, parentPos=corner,
                   offset=(LEGEND_GAP if cx == 0 else -LEGEND_GAP, LEGEND_GAP if cy == 0 else -LEGEND_GAP))
+
+
+def legend_to_emptiest_corner(plot: pg.PlotItem) -> None:
+    """Move the plot's legend (if any) to the corner its curves leave emptiest, from the curves' own data."""
+    legend = plot.legend
+    if legend is None:
+        return
+    points = []
+    for item in plot.listDataItems():
+        xs, ys = item.getData()
+        if xs is not None and len(xs):
+            points.append((np.asarray(xs, float), np.asarray(ys, float)))
+    if points:
+        plot.getViewBox().updateAutoRange()
+        place_legend(legend, emptiest_corner(plot, points, (legend.width(), legend.height())))

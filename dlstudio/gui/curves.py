@@ -19,20 +19,22 @@ redraw then repaints only the curves (bench/bench_core.py (c) measures what the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
 
-from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
+from dlstudio.gui.chart_parts import EmptyNote, SpacedAxis, emptiest_corner, legend_fits, place_legend
+from dlstudio.gui.curve_metrics import Metric, is_learning_rate, split_metric, steady_y_range
 
 #: Redraws per second at most.
 REDRAW_HZ = 2
-
-#: Phases the run's records prefix metric names with ("valid_r2").
-PHASES = ("train", "valid")
+#: Below this height (px) the plots drop their x axis's title ("epoch"): the curves need the room more.
+COMPACT_HEIGHT = 200
+#: Points of a series looked at to find its plot's emptiest corner for the legend (a long run's batch loss has
+#: tens of thousands; each redraw must stay cheap).
+LEGEND_SAMPLE = 1000
 
 #: The running mean loss of the training batches: drawn on the loss metric's plot.
 BATCH_LOSS = "batch_loss"
@@ -44,72 +46,6 @@ _COLOURS = {
 }
 #: Line styles of the second, third ... metric sharing a plot (the first is solid).
 _STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ ``value`` (for value > 0)."""
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if step * power >= value * (1 - 1e-9):
-            return step * power
-    return 10.0 * power
-
-
-def steady_y_range(current: tuple[float, float] | None, low: float, high: float) -> tuple[float, float] | None:
-    """A y range holding [low, high] that changes rarely: from 0 (or below) up to a nice ceiling.
-
-    Returns None when ``current`` already holds the data, so the axis is left alone.
-    """
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return None
-    if current is not None and current[0] <= low and high <= current[1]:
-        return None
-    bottom = 0.0 if low >= 0 else -nice_ceiling(-low)
-    top = nice_ceiling(high) if high > 0 else 0.0
-    if top - bottom <= 0:
-        top = bottom + 1.0
-    return bottom, top
-
-
-def split_metric(name: str) -> tuple[str, str]:
-    """``("valid", "r2")`` for ``"valid_r2"``; ``("", name)`` for a name without a phase."""
-    for phase in PHASES:
-        if name.startswith(phase + "_"):
-            return phase, name[len(phase) + 1:]
-    return "", name
-
-
-def is_learning_rate(name: str) -> bool:
-    """The records carry the learning rate(s) among the metrics; they are not curves."""
-    return name == "lr" or name.startswith("lr_")
-
-
-@dataclass
-class Metric:
-    """How one bare metric ("r2") is shown: from its declaration, or the defaults for one without."""
-
-    name: str
-    title: str
-    unit: str
-    group: str
-    shown: bool
-    declared: bool = False
-
-    @classmethod
-    def declared_by(cls, spec: dict) -> Metric:
-        name = str(spec["name"])
-        return cls(name=name, title=str(spec.get("title") or name.replace("_", " ")), unit=str(spec.get("unit") or ""),
-                   group=str(spec.get("group") or name), shown=bool(spec.get("plot", True)), declared=True)
-
-    @classmethod
-    def undeclared(cls, name: str) -> Metric:
-        if name == "loss":
-            return cls(name, "Loss", "", "loss", True)
-        if name.endswith("loss"):
-            return cls(name, name.replace("_", " "), "", "loss", True)
-        if name == "accuracy":
-            return cls(name, "Accuracy", "", "accuracy", True)
-        return cls(name, name.replace("_", " "), "", name, True)
 
 
 def _pen(phase: str, index: int = 0, width: float = 2.0):
@@ -223,6 +159,15 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         self._dirty = True
         self._redraw()
 
+    def close(self) -> bool:
+        # pyqtgraph's close() clears the scene (its items are deleted): nothing may be redrawn after it.
+        self._timer.stop()
+        return super().close()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._dirty = True  # the next redraw finds each legend's emptiest corner at the new size
+
     # -- internals ---------------------------------------------------------------------------------
     def _know(self, name: str) -> Metric:
         metric = self._metrics.get(name)
@@ -251,7 +196,7 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         plot = self._plots.get(group)
         if plot is not None:
             return plot
-        plot = self._plots[group] = pg.PlotItem()
+        plot = self._plots[group] = pg.PlotItem(axisItems={"left": SpacedAxis("left")})  # short plots stay legible
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))  # moved to the emptiest corner as points come
         self._notes[plot] = EmptyNote(plot)
@@ -357,10 +302,17 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         for name in self._items:
             xs, ys = self._series[name]
             if xs:
-                drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs, float), np.asarray(ys, float)))
+                step = max(1, len(xs) // LEGEND_SAMPLE)  # a sample of a long series is enough to find a corner
+                drawn.setdefault(self.plot_for(name), []).append((np.asarray(xs[::step], float),
+                                                                  np.asarray(ys[::step], float)))
+        compact = self.height() < COMPACT_HEIGHT
         for plot in self.shown_plots():
             points = drawn.get(plot, [])
             self._notes[plot].set_empty(not points)
+            plot.legend.setVisible(legend_fits(plot))
+            x_axis = plot.getAxis("bottom")
+            if x_axis.label.isVisible() == compact:  # a short dock keeps its height for the curves
+                x_axis.showLabel(not compact)
             if points:
                 legend = plot.legend
                 corner = emptiest_corner(plot, points, (legend.width(), legend.height()))

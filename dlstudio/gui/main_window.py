@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: The task families' list at its narrowest (px): the window must fit 1024 px with the widest page beside it.
 FAMILIES_MIN_WIDTH = 120
+#: Its width before the person drags it: the longest built-in family name.
+FAMILIES_WIDTH = 170
 #: How long quitting waits for a run to reach its next batch (data loading can take a while).
 STOP_TIMEOUT_MS = 30_000
 
@@ -68,7 +70,7 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
         self.families.setObjectName("families")
         # Narrow enough for a 1024-px screen; long family names get a tooltip-free ellipsis rather than width.
         self.families.setMinimumWidth(FAMILIES_MIN_WIDTH)
-        self.families.setMaximumWidth(260)
+        self.families.setMaximumWidth(240)
         self.families.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.families.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.families.addItem("Loading plugins…")
@@ -80,6 +82,7 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
         splitter.addWidget(self.families)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([FAMILIES_WIDTH, 10_000])  # the pages take the rest (until a remembered state)
         self.splitter = splitter
         self.setCentralWidget(splitter)
 

@@ -11,8 +11,9 @@ import traceback
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QLabel, QListWidgetItem, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QListWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
+from dlstudio.gui.pages import page_for
 from dlstudio.gui.plugin_manager_recovery import family_icon
 from dlstudio.plugin_safety import LoadingMarker
 
@@ -104,23 +105,4 @@ def _page() -> QWidget:
 
 
 def _hold(page: QWidget, panel: QWidget) -> None:
-    page.layout().addWidget(panel if _scrolls_itself(panel) else _scrollable(panel))
-
-
-def _scrolls_itself(panel: QWidget) -> bool:
-    """A panel holding scroll areas of its own (a form that scrolls under fixed buttons, a zoomable picture) is
-    not put in another: one scroll level per page, and its own buttons stay in view."""
-    return isinstance(panel, QScrollArea) or panel.findChild(QScrollArea) is not None
-
-
-def _scrollable(panel: QWidget) -> QScrollArea:
-    """A panel in a frameless, vertically scrolling area: one taller than the screen scrolls instead of
-    making the window taller than the screen. Sideways it keeps its full width (forms scrolled
-    sideways are hard to use)."""
-    area = QScrollArea()
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setWidget(panel)
-    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
-    return area
+    page.layout().addWidget(page_for(panel))

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QPainter, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.gui.curves import CurvesWidget, split_metric
+from dlstudio.gui.curve_metrics import split_metric
+from dlstudio.gui.curves import CurvesWidget
 from dlstudio.gui.run_progress import Progress, Stopwatch, format_seconds
 
 if TYPE_CHECKING:  # not imported at run time: it would import torch before the window shows
@@ -31,6 +32,25 @@ IDLE_TITLE = "No run yet. Start one from a panel."
 
 #: Progress bar and clock updates per second.
 REFRESH_HZ = 4
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when narrower than its text (QLabel would cut it off), with the whole
+    text as its tooltip; ``text()`` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
 class RunDock(QWidget):
@@ -49,8 +69,10 @@ class RunDock(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel(IDLE_TITLE)
-        self.title.setStyleSheet("font-weight: 600;")
+        self.title = ElidedLabel(IDLE_TITLE)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
         self.status = QLabel("")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -85,11 +107,8 @@ class RunDock(QWidget):
 
         # One line that is all the dock shows while idle (the last run and how it ended); the details (times,
         # log, curves) open when a run starts or on request, so an idle dock leaves the page its room.
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names elide
-        self.title.setMinimumWidth(80)
-        self.progress.setMinimumWidth(120)
-        self.times.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # busy words are long
-        self.times.setMinimumWidth(150)
+        self.progress.setMinimumWidth(200)
+        self.times.setMaximumWidth(240)  # the words of a busy bar can be long: they are cut, not the strip widened
         self.details_button = QToolButton(text="Details")
         self.details_button.setObjectName("run_details")
         self.details_button.setCheckable(True)
@@ -102,10 +121,10 @@ class RunDock(QWidget):
         self.evaluate_button.clicked.connect(lambda: self.evaluate_requested.emit(self.run_id))
         self.evaluate_button.hide()
         strip = QHBoxLayout()
-        strip.addWidget(self.title, 2)
+        strip.addWidget(self.title, 1)
         strip.addWidget(self.status)
         strip.addWidget(self.progress, 3)
-        strip.addWidget(self.times, 1)
+        strip.addWidget(self.times)
         strip.addWidget(self.queue_button)
         strip.addWidget(self.evaluate_button)
         strip.addWidget(self.pause_button)
@@ -342,6 +361,9 @@ class RunDock(QWidget):
         self._active = active
         self.pause_button.setEnabled(active)
         self.cancel_button.setEnabled(active)
+        # Shown while a run goes on only: the idle strip keeps its room for the last run's words.
+        self.pause_button.setVisible(active)
+        self.cancel_button.setVisible(active)
         if not active:
             self.pause_button.setText("Pause")
             self._paused = False

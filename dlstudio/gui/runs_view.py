@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.gui.chart_parts import EmptyNote, emptiest_corner, place_legend
+from dlstudio.gui.chart_parts import EmptyNote, legend_to_emptiest_corner
 from dlstudio.gui.run_dock import format_seconds
 
 if TYPE_CHECKING:
@@ -329,11 +329,7 @@ class RunsView(QWidget):
                            pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour)
         self.plot_note.set_empty(not drawn, None if drawn else
                                  NO_SELECTION if not self.selected_ids() else "no points of this metric yet")
-        if drawn:
-            item = self.plot.getPlotItem()
-            item.getViewBox().updateAutoRange()
-            legend = item.legend
-            place_legend(legend, emptiest_corner(item, drawn, (legend.width(), legend.height())))
+        legend_to_emptiest_corner(self.plot.getPlotItem())
 
     # -- actions -----------------------------------------------------------------------------------
     def clone_selected(self) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from dlstudio import runs
-from dlstudio.gui.chart_parts import DecadeAxis, EmptyNote, log_plot_item
+from dlstudio.gui.chart_parts import DecadeAxis, EmptyNote, legend_to_emptiest_corner, log_plot_item
 
-__all__ = ["DecadeAxis", "EmptyNote", "RunPicker", "log_plot_item"]
+__all__ = ["DecadeAxis", "EmptyNote", "RunPicker", "legend_to_emptiest_corner", "log_plot_item"]
 
 
 class RunPicker(QComboBox):

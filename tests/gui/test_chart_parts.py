@@ -1,6 +1,7 @@
 """Charts read right: an empty plot says "no data yet" (no made-up axes), a legend sits where no point is, a log
 axis is labelled at its decades."""
 
+import itertools
 import math
 
 import numpy as np
@@ -8,7 +9,14 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from dlstudio.gui.chart_parts import DecadeAxis, decade_label, log_plot_item
+from dlstudio.gui.chart_parts import (
+    MIN_TICK_PX,
+    DecadeAxis,
+    SpacedAxis,
+    decade_label,
+    legend_to_emptiest_corner,
+    log_plot_item,
+)
 from dlstudio.gui.curves import CurvesWidget
 
 
@@ -83,3 +91,48 @@ def test_a_log_axis_is_labelled_at_every_decade(qtbot):
     for spacing, values in axis.tickValues(low, high, axis.geometry().width()):
         labelled += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
     assert labelled == ["1e-6", "1e-5", "1e-4", "1e-3", "0.01", "0.1"]
+
+
+
+def test_any_plot_s_legend_can_be_moved_off_its_curves(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.addLegend(offset=(-10, 10))  # top right, where a rising curve ends
+    xs = np.arange(30, dtype=float)
+    widget.plot(xs, xs, name="rising", symbol="o")
+    widget.plot(xs, xs * 0.9, name="also rising", symbol="o")
+    legend_to_emptiest_corner(widget.getPlotItem())
+    QApplication.processEvents()
+    assert _points_under_legend(widget.getPlotItem()) == 0
+
+
+@pytest.mark.parametrize("size", [30, 45, 80, 400])
+def test_a_short_axis_labels_ticks_far_enough_apart_to_read(qtbot, size):
+    axis = SpacedAxis("left")
+    values = sorted({v for _spacing, level in axis.tickValues(-0.02, 1.02, size) for v in level})
+    assert values, "an axis with no label at all says nothing"
+    pixels = [v / 1.04 * size for v in values]
+    assert all(b - a >= MIN_TICK_PX - 1e-9 for a, b in itertools.pairwise(pixels))
+    if size == 400:  # a tall axis keeps pyqtgraph's own fine ticks
+        assert 0.2 in [round(v, 6) for v in values]
+
+
+def test_a_legend_that_would_cover_a_short_plot_is_hidden(qtbot):
+    widget = CurvesWidget()
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.set_span(0, 3)
+    for epoch in (1, 2, 3):
+        widget.add_epoch(epoch, {"train_loss": 1 / epoch, "valid_loss": 1.2 / epoch})
+    widget.resize(700, 110)
+    widget.flush()
+    QApplication.processEvents()
+    widget.flush()
+    assert not widget.loss_plot.legend.isVisible()
+    widget.resize(700, 400)
+    QApplication.processEvents()
+    widget.flush()
+    assert widget.loss_plot.legend.isVisible()

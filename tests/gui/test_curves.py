@@ -2,7 +2,8 @@
 
 import pytest
 
-from dlstudio.gui.curves import CurvesWidget, nice_ceiling, split_metric, steady_y_range
+from dlstudio.gui.curve_metrics import nice_ceiling, split_metric, steady_y_range
+from dlstudio.gui.curves import CurvesWidget
 
 
 @pytest.mark.parametrize(("value", "ceiling"), [(0.93, 1.0), (1.0, 1.0), (1.2, 2.0), (2.3, 2.5), (3.1, 5.0),

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.gui.widgets import EmptyNote, log_plot_item
+from dlstudio.gui.widgets import EmptyNote, legend_to_emptiest_corner, log_plot_item
 
 #: Curve colours, in the order series are added.
 COLOURS = ((52, 120, 200), (220, 110, 30), (60, 160, 80), (170, 60, 160), (120, 120, 120))
@@ -235,6 +235,7 @@ class Curves(pg.PlotWidget):
             ys.append(float(value))
             self._curves[name].setData(xs, ys)
             self.note.set_empty(False)
+        legend_to_emptiest_corner(self.getPlotItem())
 
     def reset(self) -> None:
         for name, curve in self._curves.items():
