@@ -5,7 +5,7 @@ kept apart so the window's module holds its layout and run control only."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QPushButton, QTabWidget, QWidget
 
 #: Posted when a person asks to evaluate a run: ``{"run_id": ..., "panel": the Evaluate page shown}``.
 EVALUATE_TOPIC = "run.evaluate"
@@ -21,8 +21,8 @@ class DesktopActions:
         if not isinstance(tabs, QTabWidget):
             return None
         page = tabs.currentWidget()
-        panel = page.widget() if isinstance(page, QScrollArea) else None
-        return panel if panel in self.panels.values() else page
+        panel_id = next((pid for pid, shown in self._panel_pages.items() if shown is page), None)
+        return self.build_panel(panel_id) if panel_id is not None else page
 
     def start_current_page(self) -> None:
         """Ctrl+Return: press the current page's start button (its default button, or one named start…)."""

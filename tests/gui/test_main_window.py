@@ -1,5 +1,5 @@
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox, QScrollArea
 
 from dlstudio import hookimpl
 from dlstudio.contract import FamilySpec, PanelSpec
@@ -240,7 +240,7 @@ def test_a_panel_taller_than_the_screen_scrolls_instead_of_growing_the_window(ma
     window = make_window(make_studio(("demo", demo_plugin), ("tall", family_with_one_panel("tall", build))))
     assert window.minimumSizeHint().height() < 720  # fits a 1280×720 screen, run dock included
     assert window.show_panel("tall.panel")
-    page = window.family_pages["tall"].currentWidget()
+    page = window.family_pages["tall"].currentWidget().findChild(QScrollArea)
     assert page.widget() is window.panels["tall.panel"]
     window.resize(1280, 720)
     window.show()
