@@ -103,6 +103,38 @@ class StudioContext(QObject):
         """
         return self._plugin_states.setdefault(plugin, {})
 
+    # -- remembered values -------------------------------------------------------------------------
+    def remembered(self, key: str) -> Any:
+        """What :meth:`remember` kept under ``key`` in this studio home, in this or an earlier session (None
+        when nothing): a panel's form values, restored on the next start."""
+        import json
+
+        text = self._remembered_store().value(f"remembered/{key}")
+        if not isinstance(text, str):
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep ``value`` (plain JSON data: a spec dict) under ``key`` across restarts (``gui.ini`` in the
+        studio home, beside the window's own settings)."""
+        import json
+
+        store = self._remembered_store()
+        store.setValue(f"remembered/{key}", json.dumps(value))
+        store.sync()
+
+    def _remembered_store(self) -> Any:
+        if getattr(self, "_store", None) is None:
+            from pathlib import Path
+
+            from PySide6.QtCore import QSettings
+
+            self._store = QSettings(str(Path(self.studio.home) / "gui.ini"), QSettings.Format.IniFormat)
+        return self._store
+
     # -- background work ---------------------------------------------------------------------------
     def run_in_background(
         self,

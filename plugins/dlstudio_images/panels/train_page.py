@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.train_panel import TrainPanel
+from dlstudio_images.data_settings import shared_data
 from dlstudio_images.panels.lr_box import LRFinderBox
 from dlstudio_images.panels.studies import study_book
 
@@ -44,6 +45,18 @@ class TrainPage(QWidget):
         self._count_timer.timeout.connect(self.update_counts)
         for source in (self.panel.model_box, self.panel.data_box):
             source.changed.connect(self._count_timer.start)
+        #: The data definition this page shares with the Data page (what is previewed is what trains).
+        self.data = shared_data(context)
+        self._syncing = False
+        self.panel.extra_problems.append(
+            lambda: [f"Data page › {problem}" for problem in self.data.foreign_problems(self)])
+        if self.data.data_id:
+            self._data_changed()
+        else:
+            self._data_edited()
+        self.panel.data_box.changed.connect(self._data_edited)
+        stop = self.data.observe(self, self._data_changed)
+        self.destroyed.connect(lambda *_: stop())
 
         size_box = QGroupBox("Model size")
         QVBoxLayout(size_box).addWidget(self.counts)
@@ -89,6 +102,27 @@ class TrainPage(QWidget):
 
     def load_spec(self, spec: dict) -> bool:
         return self.panel.load_spec(spec)
+
+    # -- the shared data definition -------------------------------------------------------------------
+    def _data_edited(self) -> None:
+        form = self.panel.data_box.form()
+        if self._syncing or form is None:
+            return
+        self.data.set(self.panel.data_box.current_id(), form.current_values(), form.problems(), origin=self)
+
+    def _data_changed(self) -> None:
+        """Show the data another page set (the Data page's edits, a run loaded there)."""
+        box = self.panel.data_box
+        form = box.form()
+        if box.current_id() == self.data.data_id and form is not None and (
+                form.current_values() == self.data.params and not form.problems()):
+            return
+        self._syncing = True
+        try:
+            if not box.select(self.data.data_id, self.data.params):
+                self.context.notify(f"the Train page has no dataset {self.data.data_id!r}", "warning")
+        finally:
+            self._syncing = False
 
     # -- parameter counts ------------------------------------------------------------------------------
     def update_counts(self) -> None:
