@@ -14,6 +14,12 @@ from PySide6.QtCore import QObject, QTimer
 SAVE_DELAY_MS = 300
 
 
+def _gone(path: str) -> bool:
+    from pathlib import Path
+
+    return bool(path) and not Path(path).expanduser().exists()
+
+
 class PanelMemory(QObject):
     """Restores ``panel``'s remembered values now, then remembers them under ``key`` as they change."""
 
@@ -35,6 +41,21 @@ class PanelMemory(QObject):
             edit.textChanged.connect(self._timer.start)
         panel.seed_spin.valueChanged.connect(self._timer.start)
         panel.destroyed.connect(self._timer.stop)
+
+    def _empty(self, gone: list[tuple[str, str]]) -> None:
+        """Empty the fields whose remembered file or folder is gone (Start then asks for them)."""
+        from dlstudio.params import param_defaults
+
+        for section, key in gone:
+            box = self.panel.model_box if section == "model" else self.panel.data_box
+            form = box.form()
+            form.set_values({key: param_defaults(box.items[box.current_id()].defaults)[key]})
+            form.validate()
+        weights = self.panel.carried_weights
+        if weights and _gone(weights[1]):
+            self.notes.append(f"the remembered initial weights {weights[1]} no longer exist: they were dropped")
+            self.panel.carried_weights = None
+            self.panel._show_carried()
 
     def save(self) -> None:
         """Remember the values shown now (values with a problem are not remembered: the last good ones stay)."""
@@ -66,11 +87,14 @@ class PanelMemory(QObject):
             self.notes.append(f"recipe {recipe_id!r} is no longer available: its settings are shown as custom")
         shown = panel._shown_spec()
         basic, advanced, _ = train_form_parts()
-        spec, notes = applicable(saved.get("spec") if isinstance(saved, dict) else saved,
+        spec, notes, gone = applicable(saved.get("spec") if isinstance(saved, dict) else saved,
                                  shown.to_dict() if shown is not None else {}, panel.model_box.items,
                                  panel.data_box.items, set(basic) | set(advanced))
         self.notes += notes
-        if spec.get("model") and spec.get("data") and not panel.load_spec(spec):
-            self.notes.append(f"the remembered settings were not restored: {panel.refusal or 'not this panel'}")
+        if spec.get("model") and spec.get("data"):
+            if panel.load_spec(spec):
+                self._empty(gone)
+            else:
+                self.notes.append(f"the remembered settings were not restored: {panel.refusal or 'not this panel'}")
         for note in self.notes:
             panel.context.notify(f"remembered settings: {note}", "warning")

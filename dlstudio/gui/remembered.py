@@ -16,8 +16,11 @@ def _missing_path(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip()) and not Path(value).expanduser().exists()
 
 
-def _section(name: str, saved: Mapping[str, Any], items: Mapping[str, Any], notes: list[str]) -> dict | None:
-    """``saved``'s model or data section with what no longer applies dropped, or None when its item is gone."""
+def _section(name: str, saved: Mapping[str, Any], items: Mapping[str, Any], notes: list[str],
+             gone: list[tuple[str, str]]) -> dict | None:
+    """``saved``'s model or data section with what no longer applies dropped, or None when its item is gone.
+    A path that is gone stays in the section (a spec is shown whole or not at all) and is listed in ``gone``
+    as (section, key), for the form to empty once the spec is shown."""
     ident = saved.get("id")
     item = items.get(ident) if isinstance(ident, str) else None
     if item is None:
@@ -29,31 +32,29 @@ def _section(name: str, saved: Mapping[str, Any], items: Mapping[str, Any], note
         param = params.get(key)
         if param is None:
             notes.append(f"{item.title} no longer takes {key!r}: the remembered value was dropped")
-        elif param.kind and _missing_path(value):
-            notes.append(f"the remembered {key} {value} no longer exists: it was dropped")
         else:
             kept[key] = value
+            if param.kind and _missing_path(value):
+                notes.append(f"the remembered {key} {value} no longer exists: it was dropped")
+                gone.append((name, key))
     out = {"id": ident, "params": kept}
-    if name == "model":
-        weights = saved.get("weights", "")
-        if _missing_path(weights):
-            notes.append(f"the remembered initial weights {weights} no longer exist: they were dropped")
-            weights = ""
-        out["weights"] = weights if isinstance(weights, str) else ""
+    if name == "model":  # a weights file that is gone is dropped once the spec is shown (PanelMemory)
+        out["weights"] = saved.get("weights", "")
     return out
 
 
 def applicable(saved: Any, base: Mapping[str, Any], models: Mapping[str, Any], datasets: Mapping[str, Any],
-               train_keys: set[str]) -> tuple[dict[str, Any], list[str]]:
+               train_keys: set[str]) -> tuple[dict[str, Any], list[str], list[tuple[str, str]]]:
     """``base`` (the spec dict the form shows by default) with the remembered spec ``saved`` laid over it as
-    far as it still applies (``models``/``datasets``: the ids the form offers, to their specs); and a note for
-    each remembered value that was dropped."""
+    far as it still applies (``models``/``datasets``: the ids the form offers, to their specs); a note for
+    each remembered value that was dropped; and the (section, key) of paths that are gone, to be emptied."""
     notes: list[str] = []
+    gone: list[tuple[str, str]] = []
     out = copy.deepcopy(dict(base))
     if not isinstance(saved, Mapping):
-        return out, ["the remembered settings could not be read: they were dropped"] if saved is not None else []
-    model = _section("model", saved.get("model") or {}, models, notes)
-    data = _section("data", saved.get("data") or {}, datasets, notes)
+        return out, ["the remembered settings could not be read: they were dropped"] if saved is not None else [], []
+    model = _section("model", saved.get("model") or {}, models, notes, gone)
+    data = _section("data", saved.get("data") or {}, datasets, notes, gone)
     if model is not None:
         out["model"] = model
     if data is not None:
@@ -71,4 +72,4 @@ def applicable(saved: Any, base: Mapping[str, Any], models: Mapping[str, Any], d
     if dropped:
         notes.append(f"[train] no longer takes {', '.join(dropped)}: the remembered values were dropped")
     out["train"] = {**out.get("train", {}), **{k: v for k, v in train.items() if k in train_keys}}
-    return out, notes
+    return out, notes, gone
