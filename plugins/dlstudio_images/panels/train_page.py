@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from dlstudio.gui.train_panel import TrainPanel
 from dlstudio_images.data_settings import shared_data
+from dlstudio_images.panels.folder_start import FolderStart
 from dlstudio_images.panels.lr_box import LRFinderBox
 from dlstudio_images.panels.studies import study_book
 
@@ -85,9 +87,18 @@ class TrainPage(QWidget):
                                          "on each backbone alone and the ensemble on all.", wordWrap=True))
         ensemble_layout.addWidget(self.ensemble_button)
 
+        self.folder_start = FolderStart(context)
+        self.folder_start.train_requested.connect(self.train_folder)
+        # The tools each a tab, all in sight at the top of the column (not below a scroll).
+        self.tools = QTabWidget()
+        self.tools.setObjectName("train_tools")
+        for box, title in ((self.lr_box, "LR finder"), (kfold_box, "k-fold"), (ensemble_box, "Ensembles")):
+            box.setTitle("")
+            box.setFlat(True)
+            self.tools.addTab(box, title)
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        for box in (size_box, self.lr_box, kfold_box, ensemble_box):
+        for box in (self.folder_start, size_box, self.tools):
             side_layout.addWidget(box)
         side_layout.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)
@@ -141,6 +152,20 @@ class TrainPage(QWidget):
         total = trainable + frozen
         share = f" ({trainable / total:.1%} of {total:,})" if frozen else ""
         self.counts.setText(f"<b>{trainable:,}</b> trainable parameters{share}<br><b>{frozen:,}</b> frozen")
+
+    def train_folder(self, spec: dict) -> str | None:
+        """Show the run chosen for a dropped folder in the form and start it."""
+        from dlstudio.spec import RunSpec, SpecError
+
+        try:
+            full = RunSpec.from_dict(spec, source="the folder's recipe").to_dict()
+        except SpecError as exc:
+            self.context.show_error("Cannot train on this folder", str(exc))
+            return None
+        if not self.panel.load_spec(full):
+            self.context.show_error("Cannot train on this folder", self.panel.refusal)
+            return None
+        return self.panel.start()
 
     # -- tools ---------------------------------------------------------------------------------------
     def use_lr(self, lr: float) -> None:
