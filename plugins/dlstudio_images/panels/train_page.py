@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.concepts import CONCEPTS
+from dlstudio.gui.fields import ConceptButton
 from dlstudio.gui.train_panel import TrainPanel
 from dlstudio_images.data_settings import shared_data
 from dlstudio_images.panels.folder_start import FolderStart
@@ -73,6 +75,8 @@ class TrainPage(QWidget):
         row.addWidget(QLabel("k"))
         row.addWidget(self.k_spin)
         row.addWidget(self.kfold_button, 1)
+        self.kfold_concept = ConceptButton(CONCEPTS["kfold"])
+        row.addWidget(self.kfold_concept)
         kfold_layout = QVBoxLayout(kfold_box)
         kfold_layout.addWidget(QLabel("Queue k runs of these settings, each holding out another fold "
                                       "(stratified) and reporting its accuracy on it at the last epoch; "
@@ -85,7 +89,11 @@ class TrainPage(QWidget):
         ensemble_layout = QVBoxLayout(ensemble_box)
         ensemble_layout.addWidget(QLabel("With 'Cached backbone features' and two or more backbones: train a head "
                                          "on each backbone alone and the ensemble on all.", wordWrap=True))
-        ensemble_layout.addWidget(self.ensemble_button)
+        ensemble_row = QHBoxLayout()
+        ensemble_row.addWidget(self.ensemble_button, 1)
+        self.ensemble_concept = ConceptButton(CONCEPTS["ensembles"])
+        ensemble_row.addWidget(self.ensemble_concept)
+        ensemble_layout.addLayout(ensemble_row)
 
         self.folder_start = FolderStart(context)
         self.folder_start.train_requested.connect(self.train_folder)
