@@ -149,6 +149,8 @@ class TrainPanel(QWidget):
         #: More problems that stop Start, each function giving its lines (a page whose shared settings another
         #: page holds: "Data page › Rotation: 'x' is not a number").
         self.extra_problems: list[Callable[[], list[str]]] = []
+        #: The queue tickets of the runs this panel started (a page follows them: "Evaluate this run").
+        self.started_tickets: set[str] = set()
         #: Above zero while the panel fills its own fields (a recipe, a loaded spec): not the user's edits.
         self._applying = 0
         self._update_tasks()
@@ -364,6 +366,7 @@ class TrainPanel(QWidget):
             return None
         ticket = self.context.start_run(spec)
         if ticket is not None:
+            self.started_tickets.add(ticket)
             self.run_requested.emit(spec)
         return ticket
 

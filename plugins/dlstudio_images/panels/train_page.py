@@ -95,6 +95,22 @@ class TrainPage(QWidget):
         ensemble_row.addWidget(self.ensemble_concept)
         ensemble_layout.addLayout(ensemble_row)
 
+        #: Shown when a run this page started completes: one click to its confusion matrix.
+        self.finished_box = QGroupBox("Run finished")
+        self.finished_label = QLabel(wordWrap=True)
+        self.evaluate_button = QPushButton("Evaluate this run")
+        self.evaluate_button.setObjectName("evaluate_this_run")
+        self.evaluate_button.clicked.connect(self.evaluate_finished)
+        finished_layout = QVBoxLayout(self.finished_box)
+        finished_layout.addWidget(self.finished_label)
+        finished_layout.addWidget(self.evaluate_button)
+        self.finished_box.hide()
+        self.finished_run = ""
+        self._my_runs: set[str] = set()
+        context.run_assigned.connect(self._assigned)
+        context.run_finished.connect(self._finished)
+        for source in (self.panel.model_box, self.panel.data_box):
+            source.changed.connect(self.lr_box.clear)
         self.folder_start = FolderStart(context)
         self.folder_start.train_requested.connect(self.train_folder)
         # The tools each a tab, all in sight at the top of the column (not below a scroll).
@@ -106,7 +122,7 @@ class TrainPage(QWidget):
             self.tools.addTab(box, title)
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        for box in (self.folder_start, size_box, self.tools):
+        for box in (self.finished_box, self.folder_start, size_box, self.tools):
             side_layout.addWidget(box)
         side_layout.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)
@@ -160,6 +176,29 @@ class TrainPage(QWidget):
         total = trainable + frozen
         share = f" ({trainable / total:.1%} of {total:,})" if frozen else ""
         self.counts.setText(f"<b>{trainable:,}</b> trainable parameters{share}<br><b>{frozen:,}</b> frozen")
+
+    # -- a run of this page finished --------------------------------------------------------------------
+    def _assigned(self, ticket: str, run_id: str) -> None:
+        if ticket in self.panel.started_tickets:
+            self._my_runs.add(run_id)
+
+    def _finished(self, run_id: str, status: str, message: str) -> None:
+        if run_id not in self._my_runs or status != "completed":
+            return
+        from dlstudio import runs
+
+        info = runs.get_run(self.context.studio, run_id)
+        best = f": best {info.monitor.replace('_', ' ')} {info.best_value:.3g}" if info.best_value is not None else ""
+        self.finished_run = run_id
+        self.finished_label.setText(f"“{info.name or info.model}” completed{best}.")
+        self.finished_box.show()
+
+    def evaluate_finished(self) -> None:
+        """Show the Evaluate page with the run that just finished chosen and evaluated."""
+        from dlstudio_images.panels.evaluate_page import EVALUATE_TOPIC
+
+        if self.finished_run:
+            self.context.post(EVALUATE_TOPIC, {"run_id": self.finished_run})
 
     def train_folder(self, spec: dict) -> str | None:
         """Show the run chosen for a dropped folder in the form and start it."""

@@ -1,5 +1,7 @@
 """Drop a folder of class folders on the Train page, read the recipe chosen for it, press Train."""
 
+import pytest
+
 from dlstudio_images.panels.train_page import TrainPage
 from tests.gui.test_forms_people import drop
 from tests.plugins.images.factory import train
@@ -8,6 +10,7 @@ from tests.plugins.images.test_folder_recipe import draw_shapes
 TIMEOUT = 60_000
 
 
+@pytest.mark.slow
 def test_drop_a_folder_then_train_starts_a_run_of_that_folder(qtbot, context, host, tmp_path):
     root = draw_shapes(tmp_path / "shapes", per_class=8, size=40)
     page = TrainPage(context)
