@@ -253,7 +253,8 @@ class ConceptButton(QToolButton):
         self.box: QMessageBox | None = None
         self.setText("?")
         self.setObjectName("concept")
-        self.setToolTip(f"What is {concept.title.lower()}?")
+        if concept is not None:
+            self.setToolTip(f"What is {concept.title.lower()}?")
         self.setAutoRaise(True)
         self.clicked.connect(self.explain)
 

@@ -83,6 +83,7 @@ class ParamForm(QWidget):
         #: Forms whose values the ``applies`` of this form's parameters also read (see :func:`link_forms`).
         self._linked: list[ParamForm] = []
         self._refreshing = False
+        self._has_concepts = any(concept_for(key) for key in self.params)
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -115,6 +116,14 @@ class ParamForm(QWidget):
         if concept is not None:
             self._concepts[key] = ConceptButton(concept)
             line.addWidget(self._concepts[key])
+        elif self._has_concepts:  # the same room as a "?", so that the fields of the form line up
+            room = ConceptButton(None)
+            room.setEnabled(False)
+            size_policy = room.sizePolicy()
+            size_policy.setRetainSizeWhenHidden(True)
+            room.setSizePolicy(size_policy)
+            room.hide()
+            line.addWidget(room)
         if param.kind:
             button = QPushButton("Browse…")
             button.setToolTip(f"Choose the {param.kind}")

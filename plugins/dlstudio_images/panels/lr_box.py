@@ -33,6 +33,7 @@ class LRFinderBox(QGroupBox):
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(180)
+        self.plot.setMaximumHeight(200)  # the Find button stays in sight at the top of the column
         self.curve = self.plot.plot(pen=pg.mkPen((52, 120, 200), width=2))
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((220, 110, 30), width=2, style=pg.QtCore.Qt.DashLine))
         self.marker.hide()
