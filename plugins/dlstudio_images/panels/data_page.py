@@ -22,6 +22,7 @@ from dlstudio.params import param_defaults
 from dlstudio.spec import SpecError
 from dlstudio_images.data.catalog import SOURCES
 from dlstudio_images.data_settings import shared_data
+from dlstudio_images.panels.folder_start import TRAIN_FOLDER_TOPIC, FolderStart
 from dlstudio_images.panels.widgets import BarChart, Colour, ImageGrid
 from dlstudio_images.preview import Preview, augmented, make_preview, prepare_source
 
@@ -51,7 +52,12 @@ class DataPage(QWidget):
         self.regenerate_button.setEnabled(False)
         self.status = QLabel("Choose a dataset and load its preview.", wordWrap=True)
 
+        #: The same "new classifier from a folder" as the Train page's; Train there starts it and shows it.
+        self.folder_start = FolderStart(context)
+        self.folder_start.train_requested.connect(
+            lambda spec: context.post(TRAIN_FOLDER_TOPIC, {"spec": spec}))
         left = QVBoxLayout()
+        left.addWidget(self.folder_start)
         left.addWidget(self.combo)
         left.addLayout(self.form_holder)
         buttons = QHBoxLayout()
@@ -101,7 +107,7 @@ class DataPage(QWidget):
         self.elsewhere = QLabel(wordWrap=True)
         self.elsewhere.setObjectName("data_elsewhere")
         self.elsewhere.hide()
-        left.insertWidget(1, self.elsewhere)
+        left.insertWidget(2, self.elsewhere)
         self._show_form()
         if self.data.data_id:
             self._data_changed()

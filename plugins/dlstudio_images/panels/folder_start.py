@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPush
 
 from dlstudio_images.folder_recipe import FolderRecipe, recipe_for_folder
 
+#: The bus topic of a folder's run to train, ``{"spec": {...}}``: the Train page shows it and starts it.
+TRAIN_FOLDER_TOPIC = "images.train_folder"
 ERROR = "<span style='color:#c62828'>{}</span>"
 
 

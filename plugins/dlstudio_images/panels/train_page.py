@@ -22,7 +22,7 @@ from dlstudio.gui.concepts import CONCEPTS
 from dlstudio.gui.fields import ConceptButton
 from dlstudio.gui.train_panel import TrainPanel
 from dlstudio_images.data_settings import shared_data
-from dlstudio_images.panels.folder_start import FolderStart
+from dlstudio_images.panels.folder_start import TRAIN_FOLDER_TOPIC, FolderStart
 from dlstudio_images.panels.lr_box import LRFinderBox
 from dlstudio_images.panels.studies import study_book
 
@@ -113,6 +113,7 @@ class TrainPage(QWidget):
             source.changed.connect(self.lr_box.clear)
         self.folder_start = FolderStart(context)
         self.folder_start.train_requested.connect(self.train_folder)
+        context.message_posted.connect(self._message)
         # The tools each a tab, all in sight at the top of the column (not below a scroll).
         self.tools = QTabWidget()
         self.tools.setObjectName("train_tools")
@@ -199,6 +200,11 @@ class TrainPage(QWidget):
 
         if self.finished_run:
             self.context.post(EVALUATE_TOPIC, {"run_id": self.finished_run})
+
+    def _message(self, topic: str, payload: dict) -> None:
+        if topic == TRAIN_FOLDER_TOPIC and isinstance(payload.get("spec"), dict):
+            self.context.show_panel("images.train")
+            self.train_folder(payload["spec"])
 
     def train_folder(self, spec: dict) -> str | None:
         """Show the run chosen for a dropped folder in the form and start it."""

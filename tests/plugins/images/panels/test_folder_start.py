@@ -2,6 +2,7 @@
 
 import pytest
 
+from dlstudio_images.panels.data_page import DataPage
 from dlstudio_images.panels.train_page import TrainPage
 from tests.gui.test_forms_people import drop
 from tests.plugins.images.factory import train
@@ -43,3 +44,16 @@ def test_a_bad_folder_dropped_says_what_is_wrong_and_trains_nothing(qtbot, conte
     drop(page.folder_start, root)
     qtbot.waitUntil(lambda: "no class folders" in page.folder_start.lines.text(), timeout=TIMEOUT)
     assert not page.folder_start.train_button.isEnabled() and host.started == []
+
+
+def test_a_folder_dropped_on_the_data_page_trains_from_the_train_page(qtbot, context, host, tmp_path):
+    root = draw_shapes(tmp_path / "shapes", per_class=4, size=40)
+    train_page, data_page = TrainPage(context), DataPage(context)
+    qtbot.addWidget(train_page)
+    qtbot.addWidget(data_page)
+    assert drop(data_page.folder_start, root)
+    qtbot.waitUntil(lambda: data_page.folder_start.train_button.isEnabled(), timeout=TIMEOUT)
+    data_page.folder_start.train_button.click()
+    assert host.shown[-1] == "images.train"
+    assert [spec.data.params["root"] for spec in host.started] == [str(root)]
+    assert data_page.data_id() == "images.folder" and data_page.form().values()["root"] == str(root)
