@@ -135,6 +135,10 @@ class StudioContext(QObject):
             self._store = QSettings(str(Path(self.studio.home) / "gui.ini"), QSettings.Format.IniFormat)
         return self._store
 
+    def is_shut_down(self) -> bool:
+        """Whether :meth:`shutdown` was called: a panel's timer that fires later starts no more work."""
+        return getattr(self, "_shut_down", False)
+
     # -- background work ---------------------------------------------------------------------------
     def run_in_background(
         self,
@@ -168,6 +172,7 @@ class StudioContext(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel background jobs and wait for their threads (called when the window closes)."""
+        self._shut_down = True
         for job in list(self._jobs):
             job.cancel()
             job.wait(timeout_ms)

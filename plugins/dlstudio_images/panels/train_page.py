@@ -162,6 +162,8 @@ class TrainPage(QWidget):
 
     # -- parameter counts ------------------------------------------------------------------------------
     def update_counts(self) -> None:
+        if self.context.is_shut_down():  # the window has closed: no thread may start now
+            return
         try:
             spec = self.panel.current_spec()
         except Exception as exc:
