@@ -106,6 +106,42 @@ class StudioContext(QObject):
         """
         return self._plugin_states.setdefault(plugin, {})
 
+    # -- remembered values -------------------------------------------------------------------------
+    def remembered(self, key: str) -> Any:
+        """What :meth:`remember` kept under ``key`` in this studio home, in this or an earlier session (None
+        when nothing): a panel's form values, restored on the next start."""
+        import json
+
+        text = self._remembered_store().value(f"remembered/{key}")
+        if not isinstance(text, str):
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep ``value`` (plain JSON data: a spec dict) under ``key`` across restarts (``gui.ini`` in the
+        studio home, beside the window's own settings)."""
+        import json
+
+        store = self._remembered_store()
+        store.setValue(f"remembered/{key}", json.dumps(value))
+        store.sync()
+
+    def _remembered_store(self) -> Any:
+        if getattr(self, "_store", None) is None:
+            from pathlib import Path
+
+            from PySide6.QtCore import QSettings
+
+            self._store = QSettings(str(Path(self.studio.home) / "gui.ini"), QSettings.Format.IniFormat)
+        return self._store
+
+    def is_shut_down(self) -> bool:
+        """Whether :meth:`shutdown` was called: a panel's timer that fires later starts no more work."""
+        return getattr(self, "_shut_down", False)
+
     # -- background work ---------------------------------------------------------------------------
     def run_in_background(
         self,
@@ -139,6 +175,7 @@ class StudioContext(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel background jobs and wait for their threads (called when the window closes)."""
+        self._shut_down = True
         for job in list(self._jobs):
             job.cancel()
             job.wait(timeout_ms)

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -239,3 +241,27 @@ def tooltip(key: str, param: Param, extra: str = "") -> str:
         lines.append(f"At most {param.maximum!r}")
     lines.append(f"Key: {key}")
     return "\n".join(lines)
+
+
+class ConceptButton(QToolButton):
+    """A small "?" that explains the idea behind a setting (:mod:`dlstudio.gui.concepts`) in a window that
+    does not block the form."""
+
+    def __init__(self, concept: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.concept = concept
+        self.box: QMessageBox | None = None
+        self.setText("?")
+        self.setObjectName("concept")
+        if concept is not None:
+            self.setToolTip(f"What is {concept.title.lower()}?")
+        self.setAutoRaise(True)
+        self.clicked.connect(self.explain)
+
+    def explain(self) -> None:
+        if self.box is None:
+            self.box = QMessageBox(QMessageBox.Icon.Information, self.concept.title, self.concept.text,
+                                   QMessageBox.StandardButton.Close, self.window())
+            self.box.setModal(False)
+        self.box.show()
+        self.box.raise_()

@@ -24,17 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlstudio.gui.concepts import concept_for
 from dlstudio.gui.fields import (  # noqa: F401 - re-exported: plugins' panels import them from here
     ERROR_STYLE,
     INT_RANGE,
     INVALID_STYLE,
     ChoiceBox,
+    ConceptButton,
     NoWheelComboBox,
     NoWheelSpinBox,
     PathEdit,
     list_text,
     parse_list,
     tooltip,
+)
+from dlstudio.gui.form_specs import (  # noqa: F401 - re-exported: the Train panel and tests import them from here
+    completed_spec,
+    spec_differences,
+    unshowable,
+    unshowable_in_forms,
 )
 from dlstudio.gui.train_fields import BASIC_TRAIN_KEYS, TRAIN_HELP, train_form_parts  # noqa: F401 - re-exported
 from dlstudio.params import (
@@ -47,7 +55,7 @@ from dlstudio.params import (
     range_problem,
     resolve_choices,
 )
-from dlstudio.spec import RunSpec, SpecError, toml_literal
+from dlstudio.spec import SpecError, toml_literal
 
 
 class ParamForm(QWidget):
@@ -66,6 +74,8 @@ class ParamForm(QWidget):
         self._widgets: dict[str, QWidget] = {}
         self._errors: dict[str, QLabel] = {}
         self._buttons: dict[str, QPushButton] = {}
+        #: The "?" of each field whose idea :mod:`dlstudio.gui.concepts` explains.
+        self._concepts: dict[str, ConceptButton] = {}
         self._options: dict[str, list] = {}
         self._choice_errors: dict[str, str] = {}
         self._marked: dict[str, str] = {}
@@ -73,11 +83,14 @@ class ParamForm(QWidget):
         #: Forms whose values the ``applies`` of this form's parameters also read (see :func:`link_forms`).
         self._linked: list[ParamForm] = []
         self._refreshing = False
+        self._has_concepts = any(concept_for(key) for key in self.params)
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         for key, param in self.params.items():
-            tip = tooltip(key, param, (help_texts or {}).get(key, ""))
+            concept = concept_for(key)
+            extra = (help_texts or {}).get(key, "") or ("" if param.help or concept is None else concept.summary)
+            tip = tooltip(key, param, extra)
             label = QLabel(param_title(key, param))
             label.setToolTip(tip)
             self._rows[key] = self._row(key, param, tip)
@@ -99,6 +112,18 @@ class ParamForm(QWidget):
         line.addWidget(widget, 1)
         if param.unit:
             line.addWidget(QLabel(param.unit))
+        concept = concept_for(key)
+        if concept is not None:
+            self._concepts[key] = ConceptButton(concept)
+            line.addWidget(self._concepts[key])
+        elif self._has_concepts:  # the same room as a "?", so that the fields of the form line up
+            room = ConceptButton(None)
+            room.setEnabled(False)
+            size_policy = room.sizePolicy()
+            size_policy.setRetainSizeWhenHidden(True)
+            room.setSizePolicy(size_policy)
+            room.hide()
+            line.addWidget(room)
         if param.kind:
             button = QPushButton("Browse…")
             button.setToolTip(f"Choose the {param.kind}")
@@ -156,6 +181,10 @@ class ParamForm(QWidget):
 
     def browse_button(self, key: str) -> QPushButton:
         return self._buttons[key]
+
+    def concept_button(self, key: str) -> ConceptButton | None:
+        """The "?" beside the field of ``key`` (None when no explanation is written for it)."""
+        return self._concepts.get(key)
 
     def error_text(self, key: str) -> str:
         """What is shown under the field of ``key`` (a problem, or why its choices could not be listed)."""
@@ -371,66 +400,3 @@ def link_forms(*forms: ParamForm) -> None:
             other.changed.connect(form.show_applicable)
     for form in forms:
         form.show_applicable()
-
-
-def unshowable(where: str, owner: str, values: Mapping[str, Any], defaults: Mapping[str, Any],
-               choices: Mapping[str, Any] | None = None) -> list[str]:
-    """Why a :class:`ParamForm` of these parameters could not show ``values`` as they are: a key it has
-    no field for, a value of another type, a whole number outside its spin box's range."""
-    params = describe(defaults, choices)
-    out = []
-    for key, value in values.items():
-        param = params.get(key)
-        if param is None:
-            out.append(f"[{where}] {key}: {owner} has no such parameter")
-            continue
-        expected = type(param.default)
-        fits = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        fits = fits or (expected is float and isinstance(value, int) and not isinstance(value, bool))
-        if not fits:
-            out.append(f"[{where}] {key}: expected a {expected.__name__}, got {value!r}")
-        elif expected is int and param.choices is None:
-            problem = range_problem(param, value)
-            if not problem and not INT_RANGE[0] <= value <= INT_RANGE[1]:
-                problem = f"{value} is too large"
-            if problem:
-                out.append(f"[{where}] {key}: {problem} (the field cannot show it)")
-    return out
-
-
-# -- a whole spec in the Train panel's forms ---------------------------------------------------------
-
-
-def unshowable_in_forms(spec: RunSpec, parts: Any) -> list[str]:
-    """What the Train panel's forms could not show as it is, in a spec ``dlstudio train`` accepts (``parts``:
-    what :func:`dlstudio.runner.resolve_parts` made of it); a number larger than a spin box holds, say."""
-    basic, advanced, choices = train_form_parts()
-    return (unshowable("model.params", f"model {parts.model_spec.id!r}", spec.model.params,
-                       parts.model_spec.defaults, parts.model_spec.choices)
-            + unshowable("data.params", f"dataset {parts.data_spec.id!r}", spec.data.params,
-                         parts.data_spec.defaults, parts.data_spec.choices)
-            + unshowable("task.params", f"task {parts.task_spec.id!r}", spec.task.params,
-                         parts.task_spec.defaults, parts.task_spec.choices)
-            + unshowable("train", "[train]", spec.to_dict()["train"], {**basic, **advanced}, choices))
-
-
-def completed_spec(spec: RunSpec, parts: Any) -> dict[str, Any]:
-    """``spec`` as a dict, each parameter table completed by its declared defaults: what the forms show."""
-    out = spec.to_dict()
-    out["model"]["params"], out["data"]["params"] = dict(parts.model_params), dict(parts.data_params)
-    out["task"]["params"] = dict(parts.task_params)
-    return out
-
-
-def spec_differences(expected: Mapping[str, Any], shown: Mapping[str, Any]) -> list[str]:
-    """The keys (``[section] key``) whose value ``shown`` does not have as ``expected`` has it."""
-    out = []
-    for section, values in expected.items():
-        for key, value in values.items():
-            other = shown.get(section, {}).get(key)
-            if key == "params":
-                out += [f"[{section}.params] {k}" for k, v in value.items() if (other or {}).get(k) != v]
-            elif other != value:
-                out.append(f"[{section}] {key}")
-    return out or ["the form"]
-

@@ -7,6 +7,7 @@ shown exactly or refused with the message ``dlstudio train`` gives, and the pane
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible
 
+from dlstudio.gui.choice_form import ChoiceWithForm
 from dlstudio.gui.context import StudioContext
 from dlstudio.gui.forms import (
     NoWheelComboBox,
@@ -36,85 +38,10 @@ from dlstudio.gui.forms import (
     train_form_parts,
     unshowable_in_forms,
 )
-from dlstudio.params import param_defaults
+from dlstudio.gui.panel_memory import PanelMemory
 from dlstudio.spec import RunSpec, SpecError
 
 CUSTOM = "— custom —"
-
-
-class _ChoiceWithForm(QGroupBox):
-    """A combo of registered items (models, datasets or tasks) and the parameter form of the chosen one."""
-
-    changed = Signal()
-
-    def __init__(self, title: str, items: list[Any], parent: QWidget | None = None) -> None:
-        super().__init__(title, parent)
-        self.section = title
-        self.items: dict[str, Any] = {}
-        self.combo = NoWheelComboBox()
-        self.description = QLabel(wordWrap=True)
-        self.description.setStyleSheet("color: palette(mid);")
-        self.forms: dict[str, ParamForm] = {}
-        self._form_holder = QVBoxLayout()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.combo)
-        layout.addWidget(self.description)
-        layout.addLayout(self._form_holder)
-        self.combo.currentIndexChanged.connect(self._show_current)
-        self.set_items(items)
-
-    def set_items(self, items: list[Any]) -> None:
-        """Offer ``items``, keeping the chosen one when it is still among them."""
-        if [item.id for item in items] == list(self.items) and self.combo.count() == len(items):
-            return
-        current = self.current_id()
-        self.items = {item.id: item for item in items}
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        for item in items:
-            self.combo.addItem(item.title, item.id)
-        self.combo.setCurrentIndex(max(self.combo.findData(current), 0) if items else -1)
-        self.combo.blockSignals(False)
-        self._show_current()
-
-    def current_id(self) -> str:
-        return self.combo.currentData() or ""
-
-    def form(self) -> ParamForm | None:
-        return self.forms.get(self.current_id())
-
-    def _show_current(self) -> None:
-        for form in self.forms.values():
-            form.hide()
-        ident = self.current_id()
-        item = self.items.get(ident)
-        self.description.setText(item.description if item else "")
-        self.description.setVisible(bool(item and item.description))
-        if item is not None:
-            if ident not in self.forms:
-                form = ParamForm(item.defaults, item.choices)
-                form.changed.connect(self.changed)
-                self.forms[ident] = form
-                self._form_holder.addWidget(form)
-            self.forms[ident].show()
-        self.changed.emit()
-
-    def select(self, ident: str, params: dict[str, Any]) -> bool:
-        index = self.combo.findData(ident)
-        if index < 0:
-            return False
-        self.combo.setCurrentIndex(index)
-        form = self.form()
-        if form is not None:
-            form.set_values({**param_defaults(self.items[ident].defaults), **params})
-        return True
-
-    def problems(self, mark: bool) -> list[str]:
-        """The problems of the chosen item's form, each prefixed with this box's section ("Model › ...")."""
-        form = self.form()
-        if form is None:
-            return []
-        return [f"{self.section} › {problem}" for problem in (form.validate() if mark else form.problems())]
 
 
 class TrainPanel(QWidget):
@@ -139,10 +66,10 @@ class TrainPanel(QWidget):
         self.recipe_info = QLabel(wordWrap=True)
         self.recipe_combo.currentIndexChanged.connect(self._apply_recipe)
 
-        self.model_box = _ChoiceWithForm("Model", models)
-        self.data_box = _ChoiceWithForm("Data", datasets)
+        self.model_box = ChoiceWithForm("Model", models)
+        self.data_box = ChoiceWithForm("Data", datasets)
         #: The task the run trains with: a choice only where more than one fits the model and the data.
-        self.task_box = _ChoiceWithForm("Task", [])
+        self.task_box = ChoiceWithForm("Task", [])
         self.model_box.changed.connect(self._update_tasks)
         self.data_box.changed.connect(self._update_tasks)
         self.model_box.changed.connect(self._show_carried)
@@ -219,9 +146,27 @@ class TrainPanel(QWidget):
         outer.addWidget(scroll, 1)
         outer.addLayout(buttons)
         self.recipe_info.hide()
+        #: More problems that stop Start, each function giving its lines (a page whose shared settings another
+        #: page holds: "Data page › Rotation: 'x' is not a number").
+        self.extra_problems: list[Callable[[], list[str]]] = []
+        #: The queue tickets of the runs this panel started (a page follows them: "Evaluate this run").
+        self.started_tickets: set[str] = set()
+        #: Above zero while the panel fills its own fields (a recipe, a loaded spec): not the user's edits.
+        self._applying = 0
         self._update_tasks()
         if self.recipes:
             self.recipe_combo.setCurrentIndex(1)
+        for box in (self.model_box, self.data_box, self.task_box):
+            box.changed.connect(self._edited)
+        for form in (self.train_form, self.advanced_form):
+            form.changed.connect(self._edited)
+        #: The form's values, remembered across restarts and restored here (what no longer applies is
+        #: dropped with a note: :attr:`PanelMemory.notes`).
+        self.memory = PanelMemory(self, f"{family}.train")
+
+    def hideEvent(self, event: Any) -> None:  # the window closing: write a change still waiting
+        self.memory.flush()
+        super().hideEvent(event)
 
     # -- tasks -------------------------------------------------------------------------------------
     def fitting_tasks(self, model_id: str, data_id: str) -> list[Any]:
@@ -259,6 +204,8 @@ class TrainPanel(QWidget):
             out.append(f"Task: {self._no_common_task(model_id, data_id)}")
         for box in (self.model_box, self.data_box, self.task_box):
             out += box.problems(mark)
+        for extra in self.extra_problems:
+            out += extra()
         for form in (self.train_form, self.advanced_form):
             found = form.validate() if mark else form.problems()
             out += [f"Training › {problem}" for problem in found]
@@ -286,6 +233,13 @@ class TrainPanel(QWidget):
         return RunSpec.from_dict(raw, source="the form")
 
     def load_spec(self, spec: dict[str, Any]) -> bool:
+        self._applying += 1
+        try:
+            return self._load_spec(spec)
+        finally:
+            self._applying -= 1
+
+    def _load_spec(self, spec: dict[str, Any]) -> bool:
         """Show a spec dict (a run's, for "clone") exactly; False, with the panel as it was, if its model and
         data are not this panel's, or if ``dlstudio train`` would refuse it or a field here cannot show it (then
         :attr:`refusal` says why, in the CLI's words)."""
@@ -369,13 +323,29 @@ class TrainPanel(QWidget):
         self.carried_label.setText("<b>Also from the loaded spec:</b> " + "; ".join(parts) if parts else "")
         self.carried_label.setVisible(bool(parts))
 
+    def _edited(self) -> None:
+        """The user changed a setting: the run is no longer the recipe's, nor named after it."""
+        recipe = self.recipes.get(self.recipe_combo.currentData() or "")
+        if self._applying or recipe is None:
+            return
+        self.recipe_combo.blockSignals(True)
+        self.recipe_combo.setCurrentIndex(0)
+        self.recipe_combo.blockSignals(False)
+        self.recipe_info.hide()
+        if self.name_edit.text() == recipe.title:
+            self.name_edit.clear()
+
     def _apply_recipe(self) -> None:
         recipe = self.recipes.get(self.recipe_combo.currentData() or "")
         if recipe is None:
             self.recipe_info.hide()
             return
         spec = RunSpec.from_dict(recipe.spec, source=f"recipe {recipe.id}").to_dict()
-        self.load_spec(spec)
+        self._applying += 1
+        try:
+            self.load_spec(spec)
+        finally:
+            self._applying -= 1
         self.recipe_combo.blockSignals(True)
         self.recipe_combo.setCurrentIndex(self.recipe_combo.findData(recipe.id))
         self.recipe_combo.blockSignals(False)
@@ -396,6 +366,7 @@ class TrainPanel(QWidget):
             return None
         ticket = self.context.start_run(spec)
         if ticket is not None:
+            self.started_tickets.add(ticket)
             self.run_requested.emit(spec)
         return ticket
 

@@ -18,8 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.gui.forms import ParamForm
+from dlstudio.params import param_defaults
 from dlstudio.spec import SpecError
 from dlstudio_images.data.catalog import SOURCES
+from dlstudio_images.data_settings import shared_data
+from dlstudio_images.panels.folder_start import TRAIN_FOLDER_TOPIC, FolderStart
 from dlstudio_images.panels.widgets import BarChart, Colour, ImageGrid
 from dlstudio_images.preview import Preview, augmented, make_preview, prepare_source
 
@@ -49,7 +52,12 @@ class DataPage(QWidget):
         self.regenerate_button.setEnabled(False)
         self.status = QLabel("Choose a dataset and load its preview.", wordWrap=True)
 
+        #: The same "new classifier from a folder" as the Train page's; Train there starts it and shows it.
+        self.folder_start = FolderStart(context)
+        self.folder_start.train_requested.connect(
+            lambda spec: context.post(TRAIN_FOLDER_TOPIC, {"spec": spec}))
         left = QVBoxLayout()
+        left.addWidget(self.folder_start)
         left.addWidget(self.combo)
         left.addLayout(self.form_holder)
         buttons = QHBoxLayout()
@@ -93,7 +101,20 @@ class DataPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(body)
         self.combo.currentIndexChanged.connect(self._show_form)
+        #: The data definition this page shares with the Train page: editing either edits both.
+        self.data = shared_data(context)
+        self._syncing = False
+        self.elsewhere = QLabel(wordWrap=True)
+        self.elsewhere.setObjectName("data_elsewhere")
+        self.elsewhere.hide()
+        left.insertWidget(2, self.elsewhere)
         self._show_form()
+        if self.data.data_id:
+            self._data_changed()
+        else:
+            self._edited()
+        stop = self.data.observe(self, self._data_changed)
+        self.destroyed.connect(lambda *_: stop())
 
     # -- form ---------------------------------------------------------------------------------------
     def data_id(self) -> str:
@@ -108,8 +129,36 @@ class DataPage(QWidget):
         src = SOURCES[self.data_id()]
         if src.id not in self.forms:
             self.forms[src.id] = ParamForm(src.defaults, src.choices, HELP)
+            self.forms[src.id].changed.connect(self._edited)
             self.form_holder.addWidget(self.forms[src.id])
         self.forms[src.id].show()
+        self._edited()
+
+    # -- the shared data definition -------------------------------------------------------------------
+    def _edited(self) -> None:
+        if self._syncing or not hasattr(self, "data"):
+            return
+        form = self.form()
+        self.elsewhere.hide()
+        self.data.set(self.data_id(), form.current_values(), form.problems(), origin=self)
+
+    def _data_changed(self) -> None:
+        """Show the data another page set (the Train page's edits, a recipe, a cloned run)."""
+        data_id, params = self.data.snapshot()
+        src = SOURCES.get(data_id)
+        if src is None:  # cached features: their source is previewed by choosing it here
+            title = self.context.studio.registry.datasets.get(data_id).title if data_id else data_id
+            self.elsewhere.setText(f"The Train page trains on <b>{title}</b>, which has no preview here; choosing "
+                                   "a dataset here replaces it.")
+            self.elsewhere.show()
+            return
+        self.elsewhere.hide()
+        self._syncing = True
+        try:
+            self.combo.setCurrentIndex(self.combo.findData(data_id))
+            self.form().set_values({**param_defaults(src.defaults), **params})
+        finally:
+            self._syncing = False
 
     def load_spec(self, spec: dict) -> bool:
         """Show a run's data (used when a run is cloned into this family)."""
@@ -118,7 +167,7 @@ class DataPage(QWidget):
         if index < 0:
             return False
         self.combo.setCurrentIndex(index)
-        self.form().set_values(data.get("params", {}))
+        self.form().set_values({**param_defaults(SOURCES[data["id"]].defaults), **data.get("params", {})})
         return True
 
     # -- actions ------------------------------------------------------------------------------------
@@ -127,6 +176,10 @@ class DataPage(QWidget):
             params = self.form().values()
         except SpecError as exc:
             self.context.show_error("Cannot load the preview", str(exc))
+            return
+        foreign = self.data.foreign_problems(self)
+        if foreign:
+            self.context.show_error("Cannot load the preview", "Train page › " + "\n".join(foreign))
             return
         self.load_button.setEnabled(False)
         self.status.setText("Loading…")

@@ -27,6 +27,8 @@ from dlstudio_images.data.common import to_display
 from dlstudio_images.evaluate import CheckpointEvaluation, evaluate_checkpoint, preprocess, top_k
 from dlstudio_images.panels.widgets import BarChart, Colour, Gallery, ImageDrop, heat, to_pixmap
 
+#: The bus topic asking this page to evaluate a run: ``{"run_id": ...}`` (the Train page's "Evaluate this run").
+EVALUATE_TOPIC = "images.evaluate_run"
 #: Images shown for one confusion-matrix cell at most.
 CELL_LIMIT = 60
 
@@ -107,19 +109,43 @@ class EvaluatePage(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         context.run_finished.connect(lambda *_: self.refresh_runs())
+        context.message_posted.connect(self._message)
         self.refresh_runs()
 
     # -- choosing ------------------------------------------------------------------------------------
     def refresh_runs(self) -> None:
+        """List the finished runs, newest first, keeping the choice; with none yet, choose the newest
+        completed run (not a newer cancelled one)."""
         current = self.runs.currentData()
         self.runs.clear()
+        newest_completed = None
         for info in runs.list_runs(self.context.studio, plugin="images",
                                    status=("completed", "stopped", "cancelled")):
             if info.epochs_done:
                 best = f" — {info.best_value:.2%}" if info.best_value is not None else ""
-                self.runs.addItem(f"{info.name or info.model}{best} ({info.id})", info.id)
-        if current:
-            self.runs.setCurrentIndex(max(0, self.runs.findData(current)))
+                status = "" if info.status == "completed" else f" [{info.status}]"
+                self.runs.addItem(f"{info.name or info.model}{best}{status} ({info.id})", info.id)
+                if newest_completed is None and info.status == "completed":
+                    newest_completed = info.id
+        chosen = current if current and self.runs.findData(current) >= 0 else newest_completed
+        if chosen:
+            self.runs.setCurrentIndex(self.runs.findData(chosen))
+
+    def choose_run(self, run_id: str, evaluate: bool = True) -> bool:
+        """Choose ``run_id`` (a run just finished: "Evaluate this run") and evaluate it; False if it is not
+        listed (no weights saved)."""
+        self.refresh_runs()
+        index = self.runs.findData(run_id)
+        if index < 0:
+            return False
+        self.runs.setCurrentIndex(index)
+        if evaluate:
+            self.evaluate_selected()
+        return True
+
+    def _message(self, topic: str, payload: dict) -> None:
+        if topic == EVALUATE_TOPIC and self.choose_run(str(payload.get("run_id", ""))):
+            self.context.show_panel("images.evaluate")
 
     def checkpoint_of_selected(self) -> Path | None:
         run_id = self.runs.currentData()

@@ -25,12 +25,15 @@ class LRFinderBox(QGroupBox):
         self.result: LRFinderResult | None = None
         self.job: Any = None
         self.points: tuple[list[float], list[float]] = ([], [])
+        #: Counts sweeps started and cleared: only the current one's results are shown.
+        self._sweep = 0
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(180)
+        self.plot.setMaximumHeight(200)  # the Find button stays in sight at the top of the column
         self.curve = self.plot.plot(pen=pg.mkPen((52, 120, 200), width=2))
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((220, 110, 30), width=2, style=pg.QtCore.Qt.DashLine))
         self.marker.hide()
@@ -70,8 +73,30 @@ class LRFinderBox(QGroupBox):
         def sweep():
             return (yield from find_lr_for_spec(studio, spec, device=device))
 
-        self.job = self.context.run_in_background(sweep, on_progress=self._progress, on_result=self._done,
-                                                  on_error=self._failed)
+        self._sweep += 1
+        sweep_id = self._sweep  # a sweep of a model since changed reports nothing
+
+        def current(handler: Callable[[Any], None]) -> Callable[[Any], None]:
+            return lambda value: handler(value) if sweep_id == self._sweep else None
+
+        self.job = self.context.run_in_background(sweep, on_progress=current(self._progress),
+                                                  on_result=current(self._done), on_error=current(self._failed))
+
+    def clear(self, why: str = "The model changed: find again for it.") -> None:
+        """Forget the sweep (its model or data changed): no plot, no suggestion to use."""
+        if self.result is None and not self.points[0] and self.find_button.isEnabled():
+            return
+        self._sweep += 1
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+        self.result = None
+        self.points = ([], [])
+        self.curve.setData([], [])
+        self.marker.hide()
+        self.use_button.setEnabled(False)
+        self.find_button.setEnabled(True)
+        self.label.setText(why)
 
     def _progress(self, point: tuple[int, float, float]) -> None:
         _, lr, loss = point

@@ -13,11 +13,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from dlstudio.gui.concepts import CONCEPTS
+from dlstudio.gui.fields import ConceptButton
 from dlstudio.gui.train_panel import TrainPanel
+from dlstudio_images.data_settings import shared_data
+from dlstudio_images.panels.folder_start import TRAIN_FOLDER_TOPIC, FolderStart
 from dlstudio_images.panels.lr_box import LRFinderBox
 from dlstudio_images.panels.studies import study_book
 
@@ -44,6 +49,18 @@ class TrainPage(QWidget):
         self._count_timer.timeout.connect(self.update_counts)
         for source in (self.panel.model_box, self.panel.data_box):
             source.changed.connect(self._count_timer.start)
+        #: The data definition this page shares with the Data page (what is previewed is what trains).
+        self.data = shared_data(context)
+        self._syncing = False
+        self.panel.extra_problems.append(
+            lambda: [f"Data page › {problem}" for problem in self.data.foreign_problems(self)])
+        if self.data.data_id:
+            self._data_changed()
+        else:
+            self._data_edited()
+        self.panel.data_box.changed.connect(self._data_edited)
+        stop = self.data.observe(self, self._data_changed)
+        self.destroyed.connect(lambda *_: stop())
 
         size_box = QGroupBox("Model size")
         QVBoxLayout(size_box).addWidget(self.counts)
@@ -58,6 +75,8 @@ class TrainPage(QWidget):
         row.addWidget(QLabel("k"))
         row.addWidget(self.k_spin)
         row.addWidget(self.kfold_button, 1)
+        self.kfold_concept = ConceptButton(CONCEPTS["kfold"])
+        row.addWidget(self.kfold_concept)
         kfold_layout = QVBoxLayout(kfold_box)
         kfold_layout.addWidget(QLabel("Queue k runs of these settings, each holding out another fold "
                                       "(stratified) and reporting its accuracy on it at the last epoch; "
@@ -70,11 +89,41 @@ class TrainPage(QWidget):
         ensemble_layout = QVBoxLayout(ensemble_box)
         ensemble_layout.addWidget(QLabel("With 'Cached backbone features' and two or more backbones: train a head "
                                          "on each backbone alone and the ensemble on all.", wordWrap=True))
-        ensemble_layout.addWidget(self.ensemble_button)
+        ensemble_row = QHBoxLayout()
+        ensemble_row.addWidget(self.ensemble_button, 1)
+        self.ensemble_concept = ConceptButton(CONCEPTS["ensembles"])
+        ensemble_row.addWidget(self.ensemble_concept)
+        ensemble_layout.addLayout(ensemble_row)
 
+        #: Shown when a run this page started completes: one click to its confusion matrix.
+        self.finished_box = QGroupBox("Run finished")
+        self.finished_label = QLabel(wordWrap=True)
+        self.evaluate_button = QPushButton("Evaluate this run")
+        self.evaluate_button.setObjectName("evaluate_this_run")
+        self.evaluate_button.clicked.connect(self.evaluate_finished)
+        finished_layout = QVBoxLayout(self.finished_box)
+        finished_layout.addWidget(self.finished_label)
+        finished_layout.addWidget(self.evaluate_button)
+        self.finished_box.hide()
+        self.finished_run = ""
+        self._my_runs: set[str] = set()
+        context.run_assigned.connect(self._assigned)
+        context.run_finished.connect(self._finished)
+        for source in (self.panel.model_box, self.panel.data_box):
+            source.changed.connect(self.lr_box.clear)
+        self.folder_start = FolderStart(context)
+        self.folder_start.train_requested.connect(self.train_folder)
+        context.message_posted.connect(self._message)
+        # The tools each a tab, all in sight at the top of the column (not below a scroll).
+        self.tools = QTabWidget()
+        self.tools.setObjectName("train_tools")
+        for box, title in ((self.lr_box, "LR finder"), (kfold_box, "k-fold"), (ensemble_box, "Ensembles")):
+            box.setTitle("")
+            box.setFlat(True)
+            self.tools.addTab(box, title)
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        for box in (size_box, self.lr_box, kfold_box, ensemble_box):
+        for box in (self.finished_box, self.folder_start, size_box, self.tools):
             side_layout.addWidget(box)
         side_layout.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)
@@ -90,8 +139,31 @@ class TrainPage(QWidget):
     def load_spec(self, spec: dict) -> bool:
         return self.panel.load_spec(spec)
 
+    # -- the shared data definition -------------------------------------------------------------------
+    def _data_edited(self) -> None:
+        form = self.panel.data_box.form()
+        if self._syncing or form is None:
+            return
+        self.data.set(self.panel.data_box.current_id(), form.current_values(), form.problems(), origin=self)
+
+    def _data_changed(self) -> None:
+        """Show the data another page set (the Data page's edits, a run loaded there)."""
+        box = self.panel.data_box
+        form = box.form()
+        if box.current_id() == self.data.data_id and form is not None and (
+                form.current_values() == self.data.params and not form.problems()):
+            return
+        self._syncing = True
+        try:
+            if not box.select(self.data.data_id, self.data.params):
+                self.context.notify(f"the Train page has no dataset {self.data.data_id!r}", "warning")
+        finally:
+            self._syncing = False
+
     # -- parameter counts ------------------------------------------------------------------------------
     def update_counts(self) -> None:
+        if self.context.is_shut_down():  # the window has closed: no thread may start now
+            return
         try:
             spec = self.panel.current_spec()
         except Exception as exc:
@@ -107,6 +179,48 @@ class TrainPage(QWidget):
         total = trainable + frozen
         share = f" ({trainable / total:.1%} of {total:,})" if frozen else ""
         self.counts.setText(f"<b>{trainable:,}</b> trainable parameters{share}<br><b>{frozen:,}</b> frozen")
+
+    # -- a run of this page finished --------------------------------------------------------------------
+    def _assigned(self, ticket: str, run_id: str) -> None:
+        if ticket in self.panel.started_tickets:
+            self._my_runs.add(run_id)
+
+    def _finished(self, run_id: str, status: str, message: str) -> None:
+        if run_id not in self._my_runs or status != "completed":
+            return
+        from dlstudio import runs
+
+        info = runs.get_run(self.context.studio, run_id)
+        best = f": best {info.monitor.replace('_', ' ')} {info.best_value:.3g}" if info.best_value is not None else ""
+        self.finished_run = run_id
+        self.finished_label.setText(f"“{info.name or info.model}” completed{best}.")
+        self.finished_box.show()
+
+    def evaluate_finished(self) -> None:
+        """Show the Evaluate page with the run that just finished chosen and evaluated."""
+        from dlstudio_images.panels.evaluate_page import EVALUATE_TOPIC
+
+        if self.finished_run:
+            self.context.post(EVALUATE_TOPIC, {"run_id": self.finished_run})
+
+    def _message(self, topic: str, payload: dict) -> None:
+        if topic == TRAIN_FOLDER_TOPIC and isinstance(payload.get("spec"), dict):
+            self.context.show_panel("images.train")
+            self.train_folder(payload["spec"])
+
+    def train_folder(self, spec: dict) -> str | None:
+        """Show the run chosen for a dropped folder in the form and start it."""
+        from dlstudio.spec import RunSpec, SpecError
+
+        try:
+            full = RunSpec.from_dict(spec, source="the folder's recipe").to_dict()
+        except SpecError as exc:
+            self.context.show_error("Cannot train on this folder", str(exc))
+            return None
+        if not self.panel.load_spec(full):
+            self.context.show_error("Cannot train on this folder", self.panel.refusal)
+            return None
+        return self.panel.start()
 
     # -- tools ---------------------------------------------------------------------------------------
     def use_lr(self, lr: float) -> None:
