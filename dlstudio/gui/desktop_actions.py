@@ -58,7 +58,7 @@ class DesktopActions:
         if model_id not in self.studio.registry.models:
             return None
         family = self.studio.registry.models.get(model_id).family
-        pages = sorted((p for p in self.studio.registry.panels if p.family == family and p.id in self.panels
+        pages = sorted((p for p in self.studio.registry.panels if p.family == family and p.id in self._panel_pages
                         and p.title.lower().startswith("evaluat")), key=lambda p: (p.order, p.title))
         return pages[0].id if pages else None
 

@@ -29,6 +29,8 @@ from dlstudio_images.panels.widgets import BarChart, Colour, Gallery, ImageDrop,
 
 #: The bus topic asking this page to evaluate a run: ``{"run_id": ...}`` (the Train page's "Evaluate this run").
 EVALUATE_TOPIC = "images.evaluate_run"
+#: The window's "Evaluate this run" (the run dock, the Runs view): it shows this page, then posts this.
+WINDOW_EVALUATE_TOPIC = "run.evaluate"
 #: Images shown for one confusion-matrix cell at most.
 CELL_LIMIT = 60
 
@@ -146,6 +148,8 @@ class EvaluatePage(QWidget):
     def _message(self, topic: str, payload: dict) -> None:
         if topic == EVALUATE_TOPIC and self.choose_run(str(payload.get("run_id", ""))):
             self.context.show_panel("images.evaluate")
+        elif topic == WINDOW_EVALUATE_TOPIC and payload.get("panel") == "images.evaluate":
+            self.choose_run(str(payload.get("run_id", "")))
 
     def checkpoint_of_selected(self) -> Path | None:
         run_id = self.runs.currentData()

@@ -72,3 +72,17 @@ def test_the_lr_finder_forgets_its_sweep_when_the_model_changes(qtbot, context):
     xs, _ = page.lr_box.curve.getData()
     assert xs is None or len(xs) == 0
     assert not page.lr_box.marker.isVisible()
+
+
+def test_the_windows_evaluate_this_run_chooses_the_run_on_this_page(qtbot, context):
+    """The run dock's and the Runs view's "Evaluate this run" show the page, then post ``run.evaluate``."""
+    wanted = _recorded_run(context.studio.store, "completed")
+    newer = _recorded_run(context.studio.store, "completed")
+    page = EvaluatePage(context)
+    qtbot.addWidget(page)
+    page.evaluate_selected = lambda: None  # (nothing trained here to evaluate)
+    assert page.runs.currentData() == newer
+    context.post("run.evaluate", {"run_id": wanted, "panel": "text.evaluate"})  # another family's page: not us
+    assert page.runs.currentData() == newer
+    context.post("run.evaluate", {"run_id": wanted, "panel": "images.evaluate"})
+    assert page.runs.currentData() == wanted
