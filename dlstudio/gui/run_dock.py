@@ -197,8 +197,10 @@ class RunDock(QWidget):
         self.curves.set_metrics(metrics)
         self._units = {m["name"]: m.get("unit", "") for m in metrics if m.get("unit")}
         self.run_id = str(info["run_id"])
-        self.status.setText(f"running on {info['device']}")
-        self.append_log(f"run {info['run_id']} on {info['device']}; files in {info['run_dir']}")
+        processes = int(info.get("processes", 1) or 1)
+        together = f", {processes} processes (rank 0 shown)" if processes > 1 else ""
+        self.status.setText(f"running on {info['device']}{together}")
+        self.append_log(f"run {info['run_id']} on {info['device']}{together}; files in {info['run_dir']}")
 
     def on_fit_started(self, info: dict) -> None:
         self.run_progress = Progress.from_fit_started(info)

@@ -77,3 +77,12 @@ def test_evaluate_this_run_is_offered_after_a_run_that_trained(dock, qtbot, stat
         with qtbot.waitSignal(dock.evaluate_requested) as signal:
             dock.evaluate_button.click()
         assert signal.args == ["r1"]
+
+
+def test_a_distributed_run_says_how_many_processes_train_it(qtbot):
+    dock = RunDock()
+    qtbot.addWidget(dock)
+    dock.on_run_started(run_started() | {"device": "2×cuda", "processes": 2})
+    assert "2×cuda, 2 processes (rank 0 shown)" in dock.status.text()
+    dock.on_run_started(run_started())
+    assert "processes" not in dock.status.text()
