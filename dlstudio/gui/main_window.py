@@ -27,6 +27,7 @@ from dlstudio import __version__
 from dlstudio.gui.desktop_actions import DesktopActions
 from dlstudio.gui.device_selector import DeviceSelector
 from dlstudio.gui.dock_sizer import DockSizer
+from dlstudio.gui.pages import size_to_current
 from dlstudio.gui.panel_pages import RUNS_PAGE, PanelPages
 from dlstudio.gui.run_dock import RunDock
 
@@ -191,6 +192,7 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
         if runs_splitter is not None:
             self.runs_view.splitter.restoreState(runs_splitter)
         self.pages.addWidget(self.runs_view)
+        self._size_pages_to_current = size_to_current(self.pages)
         self.families.blockSignals(False)
 
         remembered = str(self.settings.value("window/family", ""))

@@ -3,8 +3,10 @@ One scroll level per page, so a page's own buttons (Start training under a scrol
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QStackedWidget, QTabWidget, QWidget
 
 
 def page_for(panel: QWidget) -> QWidget:
@@ -29,3 +31,25 @@ def scrollable(panel: QWidget) -> QScrollArea:
     area.setWidget(panel)
     area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area
+
+
+def size_to_current(stack: QTabWidget | QStackedWidget) -> Callable[[], None]:
+    """Only the page shown counts toward the stack's minimum size. Qt counts every page's, so one tall page that
+    is not even shown (the inspector's) kept the window from fitting 1024×640 once the run dock opened. A hidden
+    page's size policy is Ignored (Qt's own way to leave a widget out of its layout's minimum), and its own policy
+    comes back when it is shown. Returns the function that applies it again (call it after adding pages)."""
+    def follow(_index: int = -1) -> None:
+        current = stack.currentWidget()
+        for index in range(stack.count()):
+            page = stack.widget(index)
+            own = page.property("dlstudio_own_size_policy")
+            if own is None:
+                own = page.sizePolicy()
+                page.setProperty("dlstudio_own_size_policy", own)
+            page.setSizePolicy(own if page is current else QSizePolicy(QSizePolicy.Policy.Ignored,
+                                                                        QSizePolicy.Policy.Ignored))
+        stack.updateGeometry()
+
+    follow()
+    stack.currentChanged.connect(follow)
+    return follow

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QListWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
-from dlstudio.gui.pages import page_for
+from dlstudio.gui.pages import page_for, size_to_current
 from dlstudio.gui.plugin_manager_recovery import family_icon
 from dlstudio.plugin_safety import LoadingMarker
 
@@ -38,6 +38,7 @@ class PanelPages:
         if not panels:
             tabs.addTab(QLabel(family.description or "This family has no panels."), family.title)
         tabs.currentChanged.connect(lambda _index, tabs=tabs: self._build_shown(tabs))
+        size_to_current(tabs)
         self.family_pages[family.id] = tabs
         self.pages.addWidget(tabs)
         item = QListWidgetItem(family.title)
@@ -54,6 +55,9 @@ class PanelPages:
             self._add_family(self.studio, self.studio.registry.families.get(family_id))
             self.families.insertItem(runs_row - 1, self.families.takeItem(self.families.count() - 1))
             runs_row += 1
+        follow = getattr(self, "_size_pages_to_current", None)
+        if follow is not None:
+            follow()
 
     def build_panel(self, panel_id: str) -> QWidget | None:
         """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""
@@ -106,3 +110,5 @@ def _page() -> QWidget:
 
 def _hold(page: QWidget, panel: QWidget) -> None:
     page.layout().addWidget(page_for(panel))
+    for tabs in panel.findChildren(QTabWidget):  # a panel's own tabs: the shown one alone sets its height
+        size_to_current(tabs)

@@ -63,3 +63,16 @@ def test_the_idle_run_dock_is_one_line_and_start_training_is_in_view_at_1024_by_
     page_rect = QRect(page_top_left, page.size())
     assert page_rect.contains(button_rect), (button_rect, page_rect)
     assert button_rect.bottom() < window.dock.mapTo(window, QPoint(0, 0)).y()
+
+
+def test_every_page_still_fits_1024_by_640_with_the_run_dock_open(make_window, studio_home, qtbot):
+    """An open dock (a run shown) takes its height from the page shown, not from the tallest page of any family:
+    the window stays 1024×640 whichever page is shown, and the page keeps the room its own minimum asks."""
+    window = _shown_at(make_window(Studio.open(studio_home)), qtbot, 1024, 640)
+    window.run_dock.set_expanded(True)
+    for panel_id in window._panel_pages:
+        assert window.show_panel(panel_id)
+        QApplication.processEvents()
+        assert window.size() == QSize(1024, 640), f"showing {panel_id} grew the window to {window.size()}"
+        page = window._panel_pages[panel_id]
+        assert page.height() >= page.minimumSizeHint().height(), panel_id
