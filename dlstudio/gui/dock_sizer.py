@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 NO_MAXIMUM = 16_777_215
 #: Height (px) of an expanded dock before the person chose one.
 DEFAULT_HEIGHT = 300
-#: The expanded dock's share of the window at most, so the page keeps room for its own buttons.
-MAX_SHARE = 0.5
+#: The expanded dock's share of the window at most, so the page keeps room for its own buttons (at 640 px: 256).
+MAX_SHARE = 0.4
 SETTINGS_KEY = "window/dock_height"
 #: How long (ms) a height set here is held before the person may drag it.
 RELEASE_MS = 100

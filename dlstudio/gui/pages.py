@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QStackedWidget, QTabWidget, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QBoxLayout, QFrame, QScrollArea, QSizePolicy, QStackedWidget, QTabWidget, QWidget
 
 
 def page_for(panel: QWidget) -> QWidget:
@@ -53,3 +53,26 @@ def size_to_current(stack: QTabWidget | QStackedWidget) -> Callable[[], None]:
     follow()
     stack.currentChanged.connect(follow)
     return follow
+
+
+class StackWhenNarrow(QObject):
+    """Side-by-side columns in a scroll area that go one under the other when the area is narrower than they
+    want, so a narrow window scrolls a form down (as people expect) instead of sideways (issue 14: at 1024 px
+    the Train page's Training column was cut off)."""
+
+    def __init__(self, area: QScrollArea, columns: QBoxLayout) -> None:
+        super().__init__(area)
+        self.area, self.columns = area, columns
+        area.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit(watched.width())
+        return False
+
+    def fit(self, width: int) -> None:
+        wanted = sum(self.columns.itemAt(i).sizeHint().width() for i in range(self.columns.count()))
+        wanted += self.columns.spacing() * max(self.columns.count() - 1, 0) + 24  # the body's own margins
+        direction = (QBoxLayout.Direction.LeftToRight if width >= wanted else QBoxLayout.Direction.TopToBottom)
+        if self.columns.direction() != direction:
+            self.columns.setDirection(direction)

@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -38,6 +39,7 @@ from dlstudio.gui.forms import (
     train_form_parts,
     unshowable_in_forms,
 )
+from dlstudio.gui.pages import StackWhenNarrow
 from dlstudio.gui.panel_memory import PanelMemory
 from dlstudio.spec import RunSpec, SpecError
 
@@ -60,6 +62,9 @@ class TrainPanel(QWidget):
         self.recipes = {r.id: r for r in registry.recipes if r.family == family}
 
         self.recipe_combo = NoWheelComboBox()
+        # Long recipe titles elide in a narrow window instead of setting the page's width.
+        self.recipe_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.recipe_combo.setMinimumContentsLength(16)
         self.recipe_combo.addItem(CUSTOM, "")
         for recipe in self.recipes.values():
             self.recipe_combo.addItem(recipe.title, recipe.id)
@@ -142,6 +147,7 @@ class TrainPanel(QWidget):
         body_layout.addLayout(columns)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(body)
+        self._columns = StackWhenNarrow(scroll, columns)
         outer = QVBoxLayout(self)
         outer.addWidget(scroll, 1)
         outer.addLayout(buttons)

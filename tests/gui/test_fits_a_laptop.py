@@ -76,3 +76,18 @@ def test_every_page_still_fits_1024_by_640_with_the_run_dock_open(make_window, s
         assert window.size() == QSize(1024, 640), f"showing {panel_id} grew the window to {window.size()}"
         page = window._panel_pages[panel_id]
         assert page.height() >= page.minimumSizeHint().height(), panel_id
+
+
+def test_at_1024_px_the_train_form_scrolls_down_not_sideways(make_window, studio_home, qtbot):
+    window = _shown_at(make_window(Studio.open(studio_home)), qtbot, 1024, 640)
+    for panel_id in ("images.train", "text.train", "generative.train"):
+        assert window.show_panel(panel_id)
+        QApplication.processEvents()
+        form_area = window.panels[panel_id].findChild(QScrollArea)
+        assert form_area is not None
+        assert not form_area.horizontalScrollBar().isVisible(), f"{panel_id}: the form scrolls sideways"
+    window.resize(1600, 900)
+    assert window.show_panel("images.train")
+    QApplication.processEvents()
+    columns = window.panels["images.train"].panel._columns.columns
+    assert columns.direction() == columns.Direction.LeftToRight  # room enough: side by side again
