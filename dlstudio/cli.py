@@ -11,7 +11,7 @@ from typing import Any
 from dlstudio import __version__
 
 #: Built-in commands that need only the data folder: they run without loading any plugin.
-WITHOUT_PLUGINS = frozenset({"runs"})
+WITHOUT_PLUGINS = frozenset({"runs", "tensorboard"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,6 +98,10 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
     p = sub.add_parser("plugins", help="list plugins with version, source and status (exit status 1 if one failed)")
     p.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of failed plugins")
     p.set_defaults(handler=_plugins)
+
+    from dlstudio.sweep_cli import add_commands  # sweeps and TensorBoard
+
+    add_commands(sub)
 
     for command in studio.registry.commands:
         if argv is not None and command.name != chosen:
