@@ -311,7 +311,7 @@ class Run:
         if self.events:
             from dlstudio.tensorboard_log import run_logger
 
-            callbacks.extend(run_logger(self.studio.home, run_dir, self.spec.to_dict()))
+            callbacks.extend(run_logger(self.studio.home, run_dir, self.spec.to_dict(), prepared.parts))
         return callbacks
 
     def _load_data(self, parts: Parts, messages: list[str], device: str) -> DataBundle:

@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from dlstudio.sweep_params import SYNTAX
+#: As dlstudio.sweep_params.SYNTAX, which is not imported here: it would import torch for `dlstudio --help`.
+SYNTAX = "KEY=uniform:LOW:HIGH, loguniform:LOW:HIGH, int:LOW:HIGH[:STEP] or choice:A,B,C"
 
 
 def add_commands(sub: Any) -> None:

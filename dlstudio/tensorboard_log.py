@@ -208,8 +208,14 @@ class TensorBoardLogger(Callback):
         writer.add_text("status", status, step)
 
 
-def run_logger(home: Path, run_dir: Path, spec: Mapping[str, Any]) -> list[Callback]:
-    """The run's TensorBoard callback, or none when the setting turns events off."""
+def run_logger(home: Path, run_dir: Path, spec: Mapping[str, Any], parts: Any = None) -> list[Callback]:
+    """The run's TensorBoard callback, or none when the setting turns events off. Its hparams are the spec's,
+    with the model's, data's and task's parameters as resolved (defaults filled in) when ``parts`` says."""
     if not tensorboard_enabled(home):
         return []
-    return [TensorBoardLogger(run_dir, hparams=flat_hparams(spec))]
+    resolved = {key: dict(value) if isinstance(value, Mapping) else value for key, value in spec.items()}
+    if parts is not None:
+        for section, params in (("model", parts.model_params), ("data", parts.data_params),
+                                ("task", parts.task_params)):
+            resolved.setdefault(section, {})["params"] = dict(params)
+    return [TensorBoardLogger(run_dir, hparams=flat_hparams(resolved))]

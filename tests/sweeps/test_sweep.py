@@ -135,3 +135,9 @@ def test_the_cli_prints_the_trials_and_the_best_and_json(demo_studio, tmp_path, 
     argv = ["sweep", str(spec_path), "--param", "train.lrr=choice:0.05"]
     assert dispatch(build_parser(demo_studio, argv).parse_args(argv), demo_studio) == 2
     assert "lrr" in capsys.readouterr().err
+
+
+def test_the_cli_help_names_the_same_syntax_as_the_parser():
+    from dlstudio import sweep_cli, sweep_params
+
+    assert sweep_cli.SYNTAX == sweep_params.SYNTAX
