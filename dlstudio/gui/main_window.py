@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dlstudio.studio import Studio
 
 RUNS_PAGE = "__runs__"
+SWEEPS_PAGE = "__sweeps__"
 #: How long quitting waits for a run to reach its next batch (data loading can take a while).
 STOP_TIMEOUT_MS = 30_000
 
@@ -53,6 +54,7 @@ class MainWindow(DesktopActions, QMainWindow):
         self.context: StudioContext | None = None
         self.queue: RunQueue | None = None
         self.runs_view: RunsView | None = None
+        self.sweeps_view: QWidget | None = None  # dlstudio.gui.sweeps_view.SweepsView
         self.panels: dict[str, QWidget] = {}
         #: The tab page (a scroll area) that holds each panel.
         self._panel_pages: dict[str, QScrollArea] = {}
@@ -178,6 +180,7 @@ class MainWindow(DesktopActions, QMainWindow):
         if runs_splitter is not None:
             self.runs_view.splitter.restoreState(runs_splitter)
         self.pages.addWidget(self.runs_view)
+        self._add_sweeps_page()
         self.families.blockSignals(False)
 
         remembered = str(self.settings.value("window/family", ""))
@@ -280,12 +283,27 @@ class MainWindow(DesktopActions, QMainWindow):
         self.cancel_all_action.setText(f"Cancel all runs (the current one and {len(queued)} queued)" if queued
                                        else "Cancel all runs")
 
+    def _add_sweeps_page(self) -> None:
+        """The Sweeps view (``dlstudio sweep``'s trials), listed under Runs; its clone opens a panel as Runs' does."""
+        from dlstudio.gui.sweeps_view import SweepsView
+
+        item = QListWidgetItem("Sweeps")
+        item.setData(Qt.ItemDataRole.UserRole, SWEEPS_PAGE)
+        item.setToolTip("Hyperparameter sweeps and their trials")
+        self.families.addItem(item)
+        self.sweeps_view = SweepsView(self.context)
+        self.sweeps_view.clone_requested.connect(self.clone_run)
+        self.pages.addWidget(self.sweeps_view)
+
     # -- navigation --------------------------------------------------------------------------------
     def _family_chosen(self, item: QListWidgetItem | None, _previous=None) -> None:
         key = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if key == RUNS_PAGE and self.runs_view is not None:
             self.runs_view.refresh()
             self.pages.setCurrentWidget(self.runs_view)
+        elif key == SWEEPS_PAGE and self.sweeps_view is not None:
+            self.sweeps_view.refresh()
+            self.pages.setCurrentWidget(self.sweeps_view)
         elif key in self.family_pages:
             self.pages.setCurrentWidget(self.family_pages[key])
             self.settings.setValue("window/family", key)
