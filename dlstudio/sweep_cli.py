@@ -66,7 +66,7 @@ def sweep_command(args: argparse.Namespace, studio: Any) -> int:
                   f"run {trial.run_id or '-'}{'  ' + trial.message if trial.state != 'complete' else ''}",
                   flush=True)
 
-    result = run_sweep(studio, spec, config, on_trial=trial_done)
+    result = run_sweep(studio, spec, config, on_trial=trial_done, on_record=None if args.json else _TrialProgress())
     best = result.best
     if args.json:
         print(json.dumps({"study": result.study, "storage": result.storage, "metric": result.metric,
@@ -84,6 +84,27 @@ def sweep_command(args: argparse.Namespace, studio: Any) -> int:
     print(f"best: trial {best.number}, {result.metric} {_value(best.value)}, run {best.run_id}: "
           f"{_params(best.params)}\nreplay it: dlstudio runs, then train its spec (or clone it in the window)")
     return 0
+
+
+class _TrialProgress:
+    """Each trial's epochs as ``dlstudio train`` prints them, a fresh printer per trial's run."""
+
+    def __init__(self) -> None:
+        self.printer: Any = None
+
+    def __call__(self, record: Any) -> None:
+        from dlstudio.cli_progress import ProgressPrinter
+
+        kind = getattr(record, "kind", "")
+        if kind == "run_started":
+            if self.printer is not None:  # the last trial's run ended by an error
+                self.printer.close()
+            self.printer = ProgressPrinter()
+        if self.printer is not None:
+            self.printer(record)
+        if kind == "fit_ended" and self.printer is not None:
+            self.printer.close()
+            self.printer = None
 
 
 def _value(value: float | None) -> str:
