@@ -84,6 +84,9 @@ class TensorBoardLogger(Callback):
         self._writer_factory = writer_factory
         self._queue: queue.Queue = queue.Queue(QUEUE_LIMIT)
         self._thread: threading.Thread | None = None
+        # Waited on at the run's end instead of Thread.join, which calls threading.current_thread(): on a
+        # thread Python did not start (the window's run QThread) that leaves a _DummyThread behind for good.
+        self._finished = threading.Event()
         self._last_batch = -math.inf
         self._last_metrics: dict[str, float] = {}
         self._seen_images: dict[Path, float] = {}
@@ -134,7 +137,7 @@ class TensorBoardLogger(Callback):
         self._put("hparams", self.hparams, final, status, state.epoch)
         self._queue.put(("close",))  # the one wait: the thread is told to finish, never to keep up
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._finished.wait(timeout=30)
         if self.dropped:
             state.log(f"TensorBoard: {self.dropped} events were dropped because writing them fell behind", "warning")
         if self.error:
@@ -154,8 +157,12 @@ class TensorBoardLogger(Callback):
             self.error = f"{type(exc).__name__}: {exc}"
             self._discard_until_close()
         finally:
-            if writer is not None:
-                writer.close()
+            try:
+                if writer is not None:
+                    writer.close()
+            except Exception as exc:
+                self.error = self.error or f"{type(exc).__name__}: {exc}"
+            self._finished.set()
 
     def _discard_until_close(self) -> None:
         while self._queue.get()[0] != "close":

@@ -197,12 +197,12 @@ def test_the_context_menu_enables_what_applies_to_the_selection(make_window, dem
     view.select_ids([done])
     assert menu_state(view) == {"Clone settings": True, "Resume": False, "Export run spec…": True,
                                 "Open in the inspector": False,  # nothing listens for model.open
-                                "Delete…": True}
+                                "Open in TensorBoard": True, "Delete…": True}
     view.select_ids([unfinished])
     assert menu_state(view)["Resume"] is True
     view.select_ids([done, other])
     assert menu_state(view) == {"Clone settings": False, "Resume": False, "Export run spec…": False,
-                                "Open in the inspector": False, "Delete…": True}
+                                "Open in the inspector": False, "Open in TensorBoard": False, "Delete…": True}
 
     posted = []
     window.context.message_posted.connect(lambda topic, payload: posted.append((topic, payload)))
