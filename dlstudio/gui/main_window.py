@@ -284,13 +284,14 @@ class MainWindow(DesktopActions, QMainWindow):
                                        else "Cancel all runs")
 
     def _add_sweeps_page(self) -> None:
-        """The Sweeps view (``dlstudio sweep``'s trials), listed under Runs; its clone opens a panel as Runs' does."""
+        """The Sweeps view (``dlstudio sweep``'s trials), listed just above Runs (which stays last); its clone opens a
+        panel as Runs' does."""
         from dlstudio.gui.sweeps_view import SweepsView
 
         item = QListWidgetItem("Sweeps")
         item.setData(Qt.ItemDataRole.UserRole, SWEEPS_PAGE)
         item.setToolTip("Hyperparameter sweeps and their trials")
-        self.families.addItem(item)
+        self.families.insertItem(self.families.count() - 1, item)
         self.sweeps_view = SweepsView(self.context)
         self.sweeps_view.clone_requested.connect(self.clone_run)
         self.pages.addWidget(self.sweeps_view)
