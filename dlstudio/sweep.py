@@ -214,7 +214,9 @@ def open_study(studio: Studio, spec: RunSpec, config: SweepConfig) -> tuple[Any,
     name = config.study or time.strftime("sweep-%Y%m%d-%H%M%S")
     storage_text = config.storage or default_storage(studio, name)
     storage = open_storage(storage_text)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Each trial's end is reported by the caller (a failed one with its message); Optuna's own warnings would
+    # repeat it with a traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     existing = _existing_metric(storage, name)
     if existing and config.metric and existing[0] != config.metric:
         raise SpecError(f"--metric {config.metric}: study {name!r} optimises {existing[0]}")
@@ -298,7 +300,7 @@ def _run_trial(studio: Studio, spec: RunSpec, trial: Any, sweep: str, metric: st
         ended = run_to_end(run, seen)
     except Exception as exc:
         end("fail", f"{type(exc).__name__}: {exc}")
-        raise TrialFailed(result.message) from exc
+        raise TrialFailed(result.message) from None
     except BaseException:
         end("fail", "interrupted")
         raise

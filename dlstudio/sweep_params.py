@@ -141,10 +141,31 @@ def parse_space(texts: Sequence[str]) -> list[ParamSpace]:
 
 def check_space(studio: Studio, spec: RunSpec, spaces: Sequence[ParamSpace]) -> None:
     """Refuse (with the words ``dlstudio train --set`` would use) any value of the space that does not make a
-    valid spec: an unknown key, a value of the wrong type or outside a parameter's choices."""
+    valid spec: an unknown key, a value of the wrong type or outside a parameter's choices. A model's own
+    limits (a dropout below 1) are only known to its builder: the model is built at each end of a swept
+    model parameter, on the data's description (the data is loaded once for it)."""
     for space in spaces:
         for value in space.extremes():
             try:
                 resolve_parts(studio, spec.with_overrides([override(space.key, value)]))
             except SpecError as exc:
                 raise SpecError(f"--param {space.label}: {exc}") from None
+    model_spaces = [space for space in spaces if space.key.startswith("model.params.")]
+    if model_spaces:
+        _check_model_builds(studio, spec, model_spaces)
+
+
+def _check_model_builds(studio: Studio, spec: RunSpec, spaces: Sequence[ParamSpace]) -> None:
+    from dlstudio.runner import Run
+
+    parts = resolve_parts(studio, spec)
+    # The runner's own data loading (its checks and messages), so the model sees what a trial's would.
+    info = Run(studio, spec, events=False)._load_data(parts, [], "cpu").info
+    for space in spaces:
+        for value in space.extremes():
+            trial_parts = resolve_parts(studio, spec.with_overrides([override(space.key, value)]))
+            try:
+                trial_parts.model_spec.build(trial_parts.model_params, info)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise SpecError(f"--param {space.label}: model {parts.model_spec.id!r} cannot be built with "
+                                f"{space.key} = {toml_literal(value)}: {exc}") from None

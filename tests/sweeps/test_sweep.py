@@ -96,6 +96,7 @@ def test_the_default_metric_is_the_tasks_monitored_one(demo_studio):
     ("train.optimizer=choice:sgd,adamm", "adamm"),
     ("train.lr=normal:0:1", "unknown kind"),
     ("train.batch_size=int:8:20:5", "STEP"),
+    ("model.hidden=int:-4:8", "cannot be built"),  # only the model's builder knows a width is not negative
 ])
 def test_a_bad_param_is_refused_before_any_trial_naming_it(demo_studio, param, words):
     config = SweepConfig([], trials=2, study="bad", metric="valid_accuracy", direction="max")
