@@ -75,6 +75,8 @@ class SweepsView(QWidget):
         self.plots.setDocumentMode(True)
         self.plots.addTab(self.scatter, "Metric against each parameter")
         self.plots.addTab(self.parallel, "Parallel coordinates")
+        for widget in (self.table, self.scatter, self.parallel):  # the window's minimum is every page's
+            widget.setMinimumSize(120, 60)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.plots)
