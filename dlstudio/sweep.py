@@ -223,6 +223,10 @@ def open_study(studio: Studio, spec: RunSpec, config: SweepConfig) -> tuple[Any,
     metric, direction = existing or _metric_and_direction(studio, spec, config)
     study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
                                 direction="maximize" if direction == "max" else "minimize", load_if_exists=True)
+    wanted = optuna.study.StudyDirection.MAXIMIZE if direction == "max" else optuna.study.StudyDirection.MINIMIZE
+    if study.direction != wanted:  # a study made elsewhere: its direction is what Optuna will optimise
+        raise SpecError(f"study {name!r} in {storage_text} {study.direction.name.lower()}s, but {metric} is "
+                        f"better {direction}; give --direction or another --study")
     labels = [s.label for s in config.spaces]
     given = study.user_attrs.get("space")
     if given is not None and sorted(given) != sorted(labels):

@@ -142,3 +142,13 @@ def test_the_cli_help_names_the_same_syntax_as_the_parser():
     from dlstudio import sweep_cli, sweep_params
 
     assert sweep_cli.SYNTAX == sweep_params.SYNTAX
+
+
+def test_joining_a_study_that_optimises_the_other_way_is_refused(demo_studio, tmp_path):
+    journal = str(tmp_path / "other.journal")
+    optuna.create_study(study_name="other", storage=open_storage(journal), direction="minimize")
+    config = SweepConfig(parse_space(["train.lr=choice:0.05"]), trials=1, storage=journal, study="other",
+                         metric="valid_accuracy", direction="max")
+    with pytest.raises(SpecError, match="minimizes"):
+        run_sweep(demo_studio, demo_spec(demo_studio), config)
+    assert demo_studio.store.list_runs() == []
