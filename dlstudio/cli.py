@@ -12,7 +12,7 @@ from dlstudio import __version__
 from dlstudio.cli_plugins import add_parser as add_plugins_parser
 
 #: Built-in commands that need only the data folder: they run without loading any plugin.
-WITHOUT_PLUGINS = frozenset({"runs"})
+WITHOUT_PLUGINS = frozenset({"runs", "tensorboard"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +123,10 @@ def build_parser(studio: Any, argv: Sequence[str] | None = None) -> argparse.Arg
     p.set_defaults(handler=_runs)
 
     add_plugins_parser(sub)  # dlstudio/cli_plugins.py
+
+    from dlstudio.sweep_cli import add_commands  # sweeps and TensorBoard
+
+    add_commands(sub)
 
     for command in studio.registry.commands:
         if argv is not None and command.name != chosen:

@@ -118,8 +118,12 @@ class Run:
 
     def __init__(self, studio: Studio, spec: RunSpec, *, control: RunControl | None = None,
                  resume_id: str | None = None, log: Callable[[str], None] | None = None,
-                 ranks: Ranks | None = None) -> None:
+                 ranks: Ranks | None = None, callbacks: Sequence[Any] = (), events: bool = True) -> None:
         self.studio = studio
+        # -- sweeps and TensorBoard (dlstudio.sweep, dlstudio.tensorboard_log): a sweep's trial reporter, and
+        # whether this process writes TensorBoard events (only the one that writes the store should).
+        self.extra_callbacks = list(callbacks)
+        self.events = events and (ranks is None or ranks.is_main)  # rank 0 alone writes, events too
         self.spec = spec
         self.control = control or RunControl()
         self.resume_id = resume_id
@@ -353,6 +357,12 @@ class Run:
                                f"{type(exc).__name__}: {exc}") from None
             if callback is not None:
                 callbacks.append(callback)
+        # -- sweeps and TensorBoard: last, so they see every other callback's metrics and messages
+        callbacks.extend(self.extra_callbacks)
+        if self.events:
+            from dlstudio.tensorboard_log import run_logger
+
+            callbacks.extend(run_logger(self.studio.home, run_dir, self.spec.to_dict(), prepared.parts))
         return callbacks
 
     def _load_data(self, parts: Parts, messages: list[str], device: str) -> DataBundle:

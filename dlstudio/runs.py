@@ -83,7 +83,8 @@ class RunInfo:
 
     id: str
     name: str
-    #: "created", "running", "paused" (active) or "completed", "stopped", "cancelled", "failed", "interrupted".
+    #: "created", "running", "paused" (active) or "completed", "stopped", "cancelled", "failed", "interrupted",
+    #: "pruned" (a sweep's trial its pruner stopped early).
     status: str
     #: Why it failed or was interrupted; empty otherwise.
     message: str

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """
 
 ACTIVE = ("created", "running", "paused")
-FINISHED = ("completed", "stopped", "cancelled", "failed", "interrupted")
+#: "pruned": a sweep's trial its pruner stopped early (dlstudio.sweep).
+FINISHED = ("completed", "stopped", "cancelled", "failed", "interrupted", "pruned")
 TABLES = frozenset({"runs", "metrics", "artifacts"})
 STALE_MESSAGE = "the process running it ended without finishing; resume from the last checkpoint"
 

@@ -56,6 +56,7 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
         self.context: StudioContext | None = None
         self.queue: RunQueue | None = None
         self.runs_view: RunsView | None = None
+        self.sweeps_view: QWidget | None = None  # dlstudio.gui.sweeps_view.SweepsView
         self.panels: dict[str, QWidget] = {}
         #: The tab page (a scroll area) that holds each panel.
         self._panel_pages: dict[str, QWidget] = {}
@@ -192,6 +193,7 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
         if runs_splitter is not None:
             self.runs_view.splitter.restoreState(runs_splitter)
         self.pages.addWidget(self.runs_view)
+        self._add_sweeps_page()
         self._size_pages_to_current = size_to_current(self.pages)
         self.families.blockSignals(False)
 
@@ -276,24 +278,6 @@ class MainWindow(PanelPages, DesktopActions, QMainWindow):
                                    else "Cancel the current run")
         self.cancel_all_action.setText(f"Cancel all runs (the current one and {len(queued)} queued)" if queued
                                        else "Cancel all runs")
-
-    # -- navigation --------------------------------------------------------------------------------
-    def _family_chosen(self, item: QListWidgetItem | None, _previous=None) -> None:
-        key = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        if key == RUNS_PAGE and self.runs_view is not None:
-            self.runs_view.refresh()
-            self.pages.setCurrentWidget(self.runs_view)
-        elif key in self.family_pages:
-            self._build_shown(self.family_pages[key])
-            self.pages.setCurrentWidget(self.family_pages[key])
-            self.settings.setValue("window/family", key)
-
-    def _select_family(self, key: str) -> bool:
-        for row in range(self.families.count()):
-            if self.families.item(row).data(Qt.ItemDataRole.UserRole) == key and key:
-                self.families.setCurrentRow(row)
-                return True
-        return False
 
     def show_runs(self) -> None:
         self._select_family(RUNS_PAGE)

@@ -19,11 +19,13 @@ from dlstudio.plugin_safety import LoadingMarker
 
 #: The families list's entry for the Runs view.
 RUNS_PAGE = "__runs__"
+#: ... and for the Sweeps view.
+SWEEPS_PAGE = "__sweeps__"
 
 
 class PanelPages:
-    """Mixed into the main window: it uses ``studio``, ``context``, ``panels``, ``_panel_pages``, ``_unbuilt``,
-    ``family_pages``, ``pages`` and ``families``."""
+    """Mixed into the main window: it uses ``studio``, ``context``, ``settings``, ``panels``, ``_panel_pages``,
+    ``_unbuilt``, ``family_pages``, ``pages``, ``families``, ``runs_view``, ``sweeps_view`` and ``clone_run``."""
 
     def _add_family(self, studio: Any, family, build_panels_later: bool = False) -> None:
         tabs = QTabWidget()
@@ -58,6 +60,40 @@ class PanelPages:
         follow = getattr(self, "_size_pages_to_current", None)
         if follow is not None:
             follow()
+
+    def _add_sweeps_page(self) -> None:
+        """The Sweeps view (``dlstudio sweep``'s trials), listed just above Runs (which stays last); its clone opens a
+        panel as Runs' does."""
+        from dlstudio.gui.sweeps_view import SweepsView
+
+        item = QListWidgetItem("Sweeps")
+        item.setData(Qt.ItemDataRole.UserRole, SWEEPS_PAGE)
+        item.setToolTip("Hyperparameter sweeps and their trials")
+        self.families.insertItem(self.families.count() - 1, item)
+        self.sweeps_view = SweepsView(self.context)
+        self.sweeps_view.clone_requested.connect(self.clone_run)
+        self.pages.addWidget(self.sweeps_view)
+
+    def _family_chosen(self, item: QListWidgetItem | None, _previous=None) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if key == RUNS_PAGE and self.runs_view is not None:
+            self.runs_view.refresh()
+            self.pages.setCurrentWidget(self.runs_view)
+        elif key == SWEEPS_PAGE and self.sweeps_view is not None:
+            self.sweeps_view.refresh()
+            self.pages.setCurrentWidget(self.sweeps_view)
+        elif key in self.family_pages:
+            self._build_shown(self.family_pages[key])
+            self.pages.setCurrentWidget(self.family_pages[key])
+            self.settings.setValue("window/family", key)
+
+    def _select_family(self, key: str) -> bool:
+        for row in range(self.families.count()):
+            if self.families.item(row).data(Qt.ItemDataRole.UserRole) == key and key:
+                self.families.setCurrentRow(row)
+                return True
+        return False
+
 
     def build_panel(self, panel_id: str) -> QWidget | None:
         """The panel's widget, built now if it was not yet (a factory that fails gives an error page)."""

@@ -282,6 +282,7 @@ class RunsView(QWidget):
             ("Export run spec…", self.export_selected, one),
             ("Open in the inspector", self.open_selected_in_inspector,
              one and self._has_checkpoint(ids[0]) and model_opener_listening(self.context)),
+            ("Open in TensorBoard", self.open_selected_in_tensorboard, one),  # dlstudio.gui.tensorboard_action
             (None, None, False),
             ("Delete…", self.delete_selected, bool(ids)),
         )
@@ -309,6 +310,12 @@ class RunsView(QWidget):
         ids = self.selected_ids()
         if len(ids) == 1:
             self.context.post(MODEL_OPEN_TOPIC, {"run_id": ids[0]})
+
+    def open_selected_in_tensorboard(self) -> None:
+        from dlstudio.gui.tensorboard_action import open_run_in_tensorboard
+
+        if len(ids := self.selected_ids()) == 1:
+            open_run_in_tensorboard(self.context, ids[0])
 
     def _plot_selected(self) -> None:
         self.plot.clear()

@@ -199,12 +199,13 @@ def test_the_context_menu_enables_what_applies_to_the_selection(make_window, dem
                                 "Evaluate this run": False,  # the demo family has no Evaluate page
                                 "Export run spec…": True,
                                 "Open in the inspector": False,  # nothing listens for model.open
-                                "Delete…": True}
+                                "Open in TensorBoard": True, "Delete…": True}
     view.select_ids([unfinished])
     assert menu_state(view)["Resume"] is True
     view.select_ids([done, other])
     assert menu_state(view) == {"Clone settings": False, "Resume": False, "Evaluate this run": False,
-                                "Export run spec…": False, "Open in the inspector": False, "Delete…": True}
+                                "Export run spec…": False, "Open in the inspector": False,
+                                "Open in TensorBoard": False, "Delete…": True}
 
     posted = []
     window.context.message_posted.connect(lambda topic, payload: posted.append((topic, payload)))
