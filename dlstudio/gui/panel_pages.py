@@ -50,9 +50,10 @@ class PanelPages:
         self.families.addItem(item)
 
     def add_families(self, family_ids: list[str]) -> None:
-        """Pages for families registered after start-up (a plugin installed from Plugins…), above Runs."""
+        """Pages for families registered after start-up (a plugin installed from Plugins…), after the other
+        families (above the separator, Sweeps and Runs)."""
         runs_row = next(row for row in range(self.families.count())
-                        if self.families.item(row).data(Qt.ItemDataRole.UserRole) == RUNS_PAGE)
+                        if self.families.item(row).data(Qt.ItemDataRole.UserRole) in (RUNS_PAGE, SWEEPS_PAGE))
         for family_id in family_ids:
             self._add_family(self.studio, self.studio.registry.families.get(family_id))
             self.families.insertItem(runs_row - 1, self.families.takeItem(self.families.count() - 1))

@@ -89,7 +89,7 @@ def test_installing_streams_pips_log_and_the_new_plugin_joins_the_window_then_un
     # Without a restart: the plugin is in the table, its family in the window, above Runs, with its panels.
     hello = rows(dialog)["hello"]
     assert (hello["Status"], hello["Version"], hello["Installed by"]) == ("loaded", "0.1.0", "you")
-    assert family_rows(window)[-3:] == ["Hello spirals", "", "Runs"]
+    assert family_rows(window)[-4:] == ["Hello spirals", "", "Sweeps", "Runs"]
     assert {"hello.spirals", "hello.train"} <= set(window.panels)
     assert "hello-spirals" in demo_studio.registry.recipes
 
