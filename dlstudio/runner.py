@@ -45,7 +45,7 @@ from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
 from dlstudio.errors import DiskFullError, RunError, as_disk_full
 from dlstudio.parts import Parts, metric_declarations, resolve_parts  # resolve_parts: also the window's
-from dlstudio.run_ranks import FollowerStore, describe_device, refuse_undistributable, share_out
+from dlstudio.run_ranks import FollowerStore, describe_device, gradient_sync, refuse_undistributable, share_out
 from dlstudio.spec import RunSpec, SpecError
 
 if TYPE_CHECKING:
@@ -176,7 +176,8 @@ class Run:
         run_dir = store.run_dir(run_id)
         store.mark_running(run_id, shown_device)
         if self.processes > 1:
-            yield LogMessage(f"{self.processes} processes train this run together (rank 0 reports and writes)")
+            yield LogMessage(f"{self.processes} processes train this run together (rank 0 reports and writes); "
+                             f"{gradient_sync(task)}")
 
         meta = {
             "architecture": model_spec.id, "plugin": model_spec.plugin, "model_params": parts.model_params,
@@ -365,7 +366,7 @@ class Run:
         store = self.store
         folder = store.run_dir(self.run_id) / "checkpoints"
         info = {**meta, "epoch": record.epoch, "metrics": record.metrics}
-        weights = state.task.model.state_dict()
+        weights = state.task.plain_model.state_dict()
         if record.is_best:
             path = save_checkpoint(folder / "best", weights, info)
             store.add_artifact(self.run_id, "best", path, record.epoch)
@@ -402,7 +403,7 @@ class Run:
         epoch = ended.best_epoch if restored else state.epoch
         info = {**meta, "epoch": epoch, "monitor": ended.monitor, "best_value": ended.best_value}
         try:
-            path = save_checkpoint(folder / "final", task.model.state_dict(), info)
+            path = save_checkpoint(folder / "final", task.plain_model.state_dict(), info)
         except OSError as exc:  # "last" and "best" are still on disk
             return f"the final weights could not be saved ({exc}); the best and last checkpoints are kept"
         self.studio.store.add_artifact(self.run_id, "final", path, epoch)
@@ -423,7 +424,7 @@ class Run:
             return 0  # interrupted before its first checkpoint: start again from epoch 1
         try:
             weights, meta = load_checkpoint(folder / "last.safetensors")
-            apply_weights(task.model, weights, source=f"run {self.run_id}")
+            apply_weights(task.plain_model, weights, source=f"run {self.run_id}")
             saved = load_train_state(folder / meta.get("train_state", "last-state"))
         except CheckpointError as exc:
             raise RunError(f"run {self.run_id} cannot be resumed: {exc}") from None

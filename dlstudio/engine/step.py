@@ -13,6 +13,11 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
+
+#: The run log's words for how a distributed run's gradients are synchronised.
+SYNC_BY_DDP = "gradients synchronised by DistributedDataParallel"
+SYNC_BY_HAND = "gradients all-reduced after backward (the task calls its modules several times a step)"
 
 #: Why an optimiser that re-evaluates its loss cannot be distributed.
 CLOSURE_NOT_DISTRIBUTED = (
@@ -41,6 +46,10 @@ class Stepper:
         #: One GradScaler per optimiser, in the order they first step (their state goes in checkpoints).
         self._scalers: list[tuple[torch.optim.Optimizer, torch.amp.GradScaler]] = []
         self._pending: dict[int, Mapping[str, Any]] = {}
+        #: Parameters whose gradients DistributedDataParallel already averaged during backward (by ``id``).
+        self._synced: set[int] = set()
+        #: How a distributed run's gradients are synchronised (:data:`SYNC_BY_DDP` once a model is wrapped).
+        self.gradient_sync = SYNC_BY_HAND
 
     @classmethod
     def from_context(cls, ctx: Any) -> Stepper:
@@ -51,9 +60,25 @@ class Stepper:
                    ranks=(getattr(ctx, "extra", None) or {}).get("ranks"))
 
     # -- data and model ----------------------------------------------------------------------------
-    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
+    def prepare_model(self, model: torch.nn.Module, *, one_forward: bool = True) -> torch.nn.Module:
+        """``model`` on the run's device; in a distributed run, wrapped in ``DistributedDataParallel``.
+
+        ``one_forward``: each training step calls the returned model once, then back-propagates one loss
+        through it, as DDP requires. A task that calls the model's parts directly or one module several times
+        a step (a GAN) passes False: the model stays unwrapped and :meth:`optimize` averages the gradients
+        by hand. Checkpoints and callbacks read :attr:`Task.plain_model <dlstudio.engine.task.Task.plain_model>`.
+        """
         model = model.to(self.device)
-        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.ranks is None or not one_forward or not any(p.requires_grad for p in model.parameters()):
+            return model
+        # DDP broadcasts rank 0's weights as it is built, and its buffers at each training forward
+        # (broadcast_buffers' default); it averages the gradients bucket by bucket while backward still runs.
+        wrapped = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self._synced.update(id(p) for p in model.parameters())
+        self.gradient_sync = SYNC_BY_DDP
+        return wrapped
 
     def to_device(self, batch: Any) -> Any:
         """``batch`` with every tensor in it (nested in tuples, lists, dicts) on the run's device."""
@@ -88,7 +113,7 @@ class Stepper:
         if not self.amp:  # the plain path: a disabled GradScaler still costs Python calls per step
             loss.backward()
             if self.ranks is not None:
-                self.ranks.average_gradients(self._clip_params(optimizer, None))
+                self._average_unsynced(optimizer)
             if self.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
             optimizer.step()
@@ -96,7 +121,7 @@ class Stepper:
         scaler = self._scaler(optimizer)
         scaler.scale(loss).backward()
         if self.ranks is not None:  # every rank's scale is the same: averaging scaled gradients is exact
-            self.ranks.average_gradients(self._clip_params(optimizer, None))
+            self._average_unsynced(optimizer)
         if self.grad_clip > 0:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
@@ -121,6 +146,14 @@ class Stepper:
             return loss
 
         return optimizer.step(closure)
+
+    def _average_unsynced(self, optimizer: torch.optim.Optimizer) -> None:
+        """Average over the ranks the gradients of ``optimizer``'s parameters that DDP did not already average."""
+        params = self._clip_params(optimizer, None)
+        if self._synced:
+            params = [p for p in params if id(p) not in self._synced]
+        if params:
+            self.ranks.average_gradients(params)
 
     @staticmethod
     def _clip_params(optimizer: torch.optim.Optimizer, parameters: Iterable[torch.nn.Parameter] | None) -> list:
