@@ -34,6 +34,7 @@ from dlstudio.engine import (
 )
 from dlstudio.engine.data import make_batches
 from dlstudio.engine.devices import resolve_device
+from dlstudio.engine.distributed import NotDistributable
 from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
 from dlstudio.errors import DiskFullError, RunError, as_disk_full
@@ -186,9 +187,10 @@ class Run(RunCheckpoints):
             yield RunStarted(run_id, str(run_dir), shown_device, unit=self._unit(),
                              metrics=metric_declarations(parts.task_spec), processes=self.processes)
             callbacks = self._callbacks(prepared, meta, run_dir)
-            for record in fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
-                              steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
-                              callbacks=callbacks, control=self.control, state=state, ranks=self.ranks):
+            trained = fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
+                          steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
+                          callbacks=callbacks, control=self.control, state=state, ranks=self.ranks)
+            for record in _as_run_error(trained):
                 if isinstance(record, EpochEnd):
                     store.record_epoch(run_id, record.epoch, record.metrics,
                                        best_epoch=state.best_epoch, best_value=state.best_value)
@@ -355,6 +357,14 @@ class Run(RunCheckpoints):
         if _length(bundle.train) == 0:  # None (a stream) is checked when the first epoch yields nothing
             raise RunError(f"dataset {data_spec.id!r} has no training samples")
         return bundle
+
+
+def _as_run_error(records: Iterator[Record]) -> Iterator[Record]:
+    """``records``, a task found not distributable while training reported as the user's error (no traceback)."""
+    try:
+        yield from records
+    except NotDistributable as exc:
+        raise RunError(str(exc)) from None
 
 
 def _interrupted_by(full: DiskFullError, run_id: str) -> DiskFullError:

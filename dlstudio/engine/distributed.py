@@ -31,7 +31,12 @@ from torch.utils.data import DistributedSampler, Sampler
 _SPREAD = 0x9E3779B97F4A7C15
 
 
-class RanksDisagree(RuntimeError):
+class NotDistributable(RuntimeError):
+    """Found while training: the task or its model cannot be trained by several processes (the message says why
+    and what to do instead); the runner reports it as the user's error."""
+
+
+class RanksDisagree(NotDistributable):
     """The processes of a distributed run no longer hold the same weights: the task cannot be distributed."""
 
 

@@ -77,3 +77,25 @@ def test_a_gan_keeps_the_steppers_all_reduce_one_per_optimiser(ranks, averaged):
     task.train_step((torch.rand(4, 1, 32, 32) * 2 - 1,))
     ids = [{id(p) for p in params} for params in averaged]
     assert ids == [{id(p) for p in model.discriminator.parameters()}, {id(p) for p in model.generator.parameters()}]
+
+
+def test_a_model_with_a_layer_the_loss_never_reaches_is_refused_at_its_first_step(ranks):
+    from dlstudio.contract import DataInfo
+    from dlstudio.engine import TaskContext
+    from dlstudio.engine.classification import ClassificationTask
+    from dlstudio.engine.distributed import NotDistributable
+    from dlstudio.spec import TrainSection
+
+    class Unused(torch.nn.Module):  # DDP would leave the bucket of `spare` unaveraged and fail at step 2
+        def __init__(self):
+            super().__init__()
+            self.head, self.spare = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.head(x)
+
+    ctx = TaskContext(Unused(), DataInfo((3,), classes=("a", "b")), TrainSection(optimizer="sgd", lr=0.1),
+                      torch.device("cpu"), 10, extra={"ranks": ranks})
+    task = ClassificationTask(ctx)
+    with pytest.raises(NotDistributable, match=r"parameters spare\.weight, spare\.bias took no part"):
+        task.train_step((torch.randn(4, 3), torch.tensor([0, 1, 0, 1])))
