@@ -34,7 +34,7 @@ class TextClassificationTask(Task):
         else:  # (tokens, labels): every row all real tokens
             (tokens, labels), lengths = batch, None
         tokens, labels = self.stepper.to_device((tokens, labels))
-        model = self.model if self.model.training else self.plain_model  # validation: no DDP wrapper
+        model = self.model if self.plain_model.training else self.plain_model  # validation: no DDP wrapper
         with self.stepper.autocast():
             logits = model(tokens, lengths)
             loss = F.cross_entropy(logits, labels)
@@ -113,7 +113,7 @@ class LanguageModelTask(Task):
             window = window[0]
         window = self.stepper.to_device(window)
         tokens, targets = window[:, :-1], window[:, 1:]
-        phase = "train" if self.model.training else "valid"
+        phase = "train" if self.plain_model.training else "valid"
         model = self.model if phase == "train" else self.plain_model  # validation: no DDP wrapper
         carried = self.state[phase]
         if carried is not None and _rows(carried) != tokens.shape[0]:

@@ -99,3 +99,31 @@ def test_a_model_with_a_layer_the_loss_never_reaches_is_refused_at_its_first_ste
     task = ClassificationTask(ctx)
     with pytest.raises(NotDistributable, match=r"parameters spare\.weight, spare\.bias took no part"):
         task.train_step((torch.randn(4, 3), torch.tensor([0, 1, 0, 1])))
+
+
+def test_a_language_model_trains_in_ddp_carrying_its_state_and_validates_unwrapped(ranks, averaged):
+    from dlstudio_text.models.lm import RNNModel, TransformerLM
+    from dlstudio_text.training import LanguageModelTask
+    from tests.plugins.text.test_tasks import LM_DATA, VOCAB, context, windows
+
+    model = RNNModel(VOCAB, 8, 8, 1, dropout=0.0)
+    ctx = context(model, LM_DATA, params={"bptt": 6}, lr=0.1)
+    ctx.extra["ranks"] = ranks
+    task = LanguageModelTask(ctx)
+    assert isinstance(task.model, DistributedDataParallel) and task.plain_model is model
+    task.model.train()
+    task.start_epoch(1, "train")
+    for window in windows(2, 0):
+        task.train_step(window)
+    assert task.state["train"] is not None and averaged == []  # state carried through the wrapper; DDP synced
+    task.model.eval()
+    task.start_epoch(1, "valid")
+    with torch.no_grad():
+        task.eval_step(windows(1, 1)[0])
+    assert task.state["valid"] is not None
+
+    # The model's own limits are read through the wrapper: a window longer than a transformer reads is refused.
+    ctx = context(TransformerLM(VOCAB, 8, 2, 1, 16, 0.0, context=10), LM_DATA, params={"bptt": 35})
+    ctx.extra["ranks"] = ranks
+    with pytest.raises(ValueError, match="bptt 35 is longer than the 10 tokens the model reads at once"):
+        LanguageModelTask(ctx)
