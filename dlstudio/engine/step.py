@@ -48,10 +48,10 @@ class Stepper:
         #: One GradScaler per optimiser, in the order they first step (their state goes in checkpoints).
         self._scalers: list[tuple[torch.optim.Optimizer, torch.amp.GradScaler]] = []
         self._pending: dict[int, Mapping[str, Any]] = {}
-        #: Parameters whose gradients DistributedDataParallel averages during backward: their names by ``id``
-        #: (until the first step has shown that each one takes part in the loss, then emptied of names).
-        self._synced: dict[int, str] = {}
-        self._synced_checked = False
+        #: The parameters whose gradients DistributedDataParallel averages during backward (by ``id``), and each
+        #: with its name until the first step has shown that all take part in the loss.
+        self._synced: set[int] = set()
+        self._unchecked: list[tuple[str, torch.nn.Parameter]] = []
         #: How a distributed run's gradients are synchronised (:data:`SYNC_BY_DDP` once a model is wrapped).
         self.gradient_sync = SYNC_BY_HAND
 
@@ -80,7 +80,8 @@ class Stepper:
         # DDP broadcasts rank 0's weights as it is built, and its buffers at each training forward
         # (broadcast_buffers' default); it averages the gradients bucket by bucket while backward still runs.
         wrapped = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        self._synced.update((id(p), name) for name, p in model.named_parameters() if p.requires_grad)
+        self._unchecked += [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self._synced.update(id(p) for _, p in self._unchecked)
         self.gradient_sync = SYNC_BY_DDP
         return wrapped
 
@@ -154,28 +155,28 @@ class Stepper:
     def _average_unsynced(self, optimizer: torch.optim.Optimizer) -> None:
         """Average over the ranks the gradients of ``optimizer``'s parameters that DDP did not already average."""
         params = self._clip_params(optimizer, None)
+        if self._unchecked:
+            self._check_all_used()
         if self._synced:
-            if not self._synced_checked:
-                self._check_all_used(params)
             params = [p for p in params if id(p) not in self._synced]
         if params:
             self.ranks.average_gradients(params)
 
-    def _check_all_used(self, params: list[torch.nn.Parameter]) -> None:
+    def _check_all_used(self) -> None:
         """After the first backward: raise NotDistributable when a wrapped parameter took no part in the loss.
 
         DDP (without ``find_unused_parameters``, whose graph search costs every step) averages a bucket of
         gradients once all of its parameters have one: a parameter the loss never reaches leaves its bucket
         unaveraged, so the ranks would step apart, and DDP itself fails at the next forward with advice the spec
         cannot follow. The same on every rank (one model), so all of them stop here together."""
-        self._synced_checked = True
-        unused = [self._synced[id(p)] for p in params if id(p) in self._synced and p.grad is None]
+        unused = [name for name, p in self._unchecked if p.grad is None]
+        self._unchecked = []
         if unused:
             shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
-            raise NotDistributable(f"the model's parameters {shown} took no part in the training loss, and "
-                             "DistributedDataParallel averages the gradients of a model whose every trainable "
-                             "parameter does: train it in one process (without --nproc), or leave those layers "
-                             "out of the model")
+            raise NotDistributable(
+                f"the model's parameters {shown} took no part in the training loss, and DistributedDataParallel "
+                "averages the gradients of a model whose every trainable parameter does: train it in one process "
+                "(without --nproc), or leave those layers out of the model")
 
     @staticmethod
     def _clip_params(optimizer: torch.optim.Optimizer, parameters: Iterable[torch.nn.Parameter] | None) -> list:
