@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -27,10 +28,9 @@ def studio_home() -> Path:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HomeError(f"{where} cannot be created ({exc.strerror}); set {HOME_ENV} to a writable folder") from None
-    probe = home / ".write-test"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
+    try:  # a probe of this process's own (a fixed name is unlinked by another process checking at once)
+        with tempfile.TemporaryFile(dir=home):
+            pass
     except OSError as exc:
         raise HomeError(f"{where} is not writable ({exc.strerror}); set {HOME_ENV} to a writable folder") from None
     return home

@@ -85,8 +85,18 @@ def share_out(ranks: Ranks, task: Any, task_name: str, samples: int | None, data
         raise RunError(f"{data_name} has {samples} training sample{'s' if samples != 1 else ''}, fewer than the "
                        f"{ranks.world} processes that would share it: it cannot be distributed; train it in one "
                        "process (without --nproc)")
-    ranks.broadcast_module(task.model)
+    ranks.broadcast_module(task.plain_model)  # (DDP's wrapper already did)
     ranks.diversify_rng()
+
+
+def gradient_sync(task: Any) -> str:
+    """How the run's gradients are synchronised, for its log: by DistributedDataParallel, or all-reduced by the
+    Stepper after backward (a task that opted out of DDP: it calls its modules several times a step)."""
+    stepper = getattr(task, "stepper", None)
+    if stepper is None:
+        return ("the task steps without the engine's Stepper: nothing synchronises its gradients (the ranks' "
+                "weights are compared after its first step)")
+    return stepper.gradient_sync
 
 
 class FollowerStore:

@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from dlstudio.checkpoints import (
-    CheckpointError,
-    apply_weights,
-    load_checkpoint,
-    load_train_state,
-    save_checkpoint,
-    save_train_state,
-)
+from dlstudio.checkpoints import apply_weights, load_checkpoint
 from dlstudio.contract import DataBundle, LoadContext, RunContext
 from dlstudio.engine import (
     BestWeights,
@@ -41,11 +34,13 @@ from dlstudio.engine import (
 )
 from dlstudio.engine.data import make_batches
 from dlstudio.engine.devices import resolve_device
+from dlstudio.engine.distributed import NotDistributable
 from dlstudio.engine.optim import build_scheduler
 from dlstudio.engine.seed import seed_everything
 from dlstudio.errors import DiskFullError, RunError, as_disk_full
 from dlstudio.parts import Parts, metric_declarations, resolve_parts  # resolve_parts: also the window's
-from dlstudio.run_ranks import FollowerStore, describe_device, refuse_undistributable, share_out
+from dlstudio.run_checkpoints import RunCheckpoints
+from dlstudio.run_ranks import FollowerStore, describe_device, gradient_sync, refuse_undistributable, share_out
 from dlstudio.spec import RunSpec, SpecError
 
 if TYPE_CHECKING:
@@ -108,12 +103,12 @@ class _Prepared:
     periods: int
 
 
-class Run:
+class Run(RunCheckpoints):
     """One training run. Iterate :meth:`records` to perform it.
 
     Three parts: :meth:`_prepare` (data, model, task, batches, schedules), :meth:`_callbacks` (the run's
     own, the task's and plugins'), and driving the engine's :func:`~dlstudio.engine.fit` while recording
-    each epoch in the store.
+    each epoch in the store; checkpoints are saved and restored by :class:`RunCheckpoints`.
     """
 
     def __init__(self, studio: Studio, spec: RunSpec, *, control: RunControl | None = None,
@@ -180,7 +175,8 @@ class Run:
         run_dir = store.run_dir(run_id)
         store.mark_running(run_id, shown_device)
         if self.processes > 1:
-            yield LogMessage(f"{self.processes} processes train this run together (rank 0 reports and writes)")
+            yield LogMessage(f"{self.processes} processes train this run together (rank 0 reports and writes); "
+                             f"{gradient_sync(task)}")
 
         meta = {
             "architecture": model_spec.id, "plugin": model_spec.plugin, "model_params": parts.model_params,
@@ -202,9 +198,10 @@ class Run:
             yield RunStarted(run_id, str(run_dir), shown_device, unit=self._unit(),
                              metrics=metric_declarations(parts.task_spec), processes=self.processes)
             callbacks = self._callbacks(prepared, meta, run_dir)
-            for record in fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
-                              steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
-                              callbacks=callbacks, control=self.control, state=state, ranks=self.ranks):
+            trained = fit(task, prepared.train_batches, prepared.valid_batches, epochs=prepared.periods,
+                          steps=train.steps, period_steps=prepared.period_steps, start_epoch=start_epoch,
+                          callbacks=callbacks, control=self.control, state=state, ranks=self.ranks)
+            for record in _as_run_error(trained):
                 if isinstance(record, EpochEnd):
                     store.record_epoch(run_id, record.epoch, record.metrics,
                                        best_epoch=state.best_epoch, best_value=state.best_value)
@@ -382,95 +379,13 @@ class Run:
             raise RunError(f"dataset {data_spec.id!r} has no training samples")
         return bundle
 
-    def _save(self, state: FitState, record: EpochEnd, schedulers: list[Any], meta: dict) -> None:
-        store = self.store
-        folder = store.run_dir(self.run_id) / "checkpoints"
-        info = {**meta, "epoch": record.epoch, "metrics": record.metrics}
-        weights = state.task.model.state_dict()
-        if record.is_best:
-            path = save_checkpoint(folder / "best", weights, info)
-            store.add_artifact(self.run_id, "best", path, record.epoch)
-        train_state = {
-            "task": state.task.state_dict(),
-            "schedulers": [scheduler.state_dict() for scheduler in schedulers],
-            "step": state.step,
-            # A run measured in steps may stop mid-pass: where, so that a resume takes the same batches.
-            "data_pass": state.data_pass,
-            "pass_taken": state.pass_taken,
-            "pass_rng": state.pass_rng if state.pass_rng is not None else torch.get_rng_state(),
-            "epoch": record.epoch,
-            "best_epoch": state.best_epoch,
-            "best_value": state.best_value,
-            "start_loss": state.start_loss,  # what the divergence guard judges a resumed run by
-            "rng": torch.get_rng_state(),
-        }
-        # The training state of each epoch gets its own files, and "last" names the one that belongs to
-        # its weights; older states go only once "last" is on disk. Whichever write fails (a full disk),
-        # "last" and the state it names are always of the same epoch.
-        state_stem = folder / f"last-state-{record.epoch}"
-        save_train_state(state_stem, train_state)
-        path = save_checkpoint(folder / "last", weights, {**info, "train_state": state_stem.name})
-        store.add_artifact(self.run_id, "last", path, record.epoch)
-        for old in folder.glob("last-state-*"):
-            if old.stem != state_stem.name:
-                old.unlink(missing_ok=True)
 
-    def _save_final(self, task: Any, meta: dict, ended: FitEnded, state: FitState) -> str:
-        """The model as the run leaves it: the best epoch's weights when ``keep_best`` restored them,
-        else the last epoch's (and the checkpoint says which). What went wrong, if it could not be saved."""
-        folder = self.studio.store.run_dir(self.run_id) / "checkpoints"
-        restored = self.spec.train.keep_best and task.monitor and ended.best_epoch is not None
-        epoch = ended.best_epoch if restored else state.epoch
-        info = {**meta, "epoch": epoch, "monitor": ended.monitor, "best_value": ended.best_value}
-        try:
-            path = save_checkpoint(folder / "final", task.model.state_dict(), info)
-        except OSError as exc:  # "last" and "best" are still on disk
-            return f"the final weights could not be saved ({exc}); the best and last checkpoints are kept"
-        self.studio.store.add_artifact(self.run_id, "final", path, epoch)
-        return ""
-
-    def _saved_best(self) -> dict | None:
-        path = self.studio.store.run_dir(self.run_id) / "checkpoints" / "best.safetensors"
-        try:
-            return load_checkpoint(path)[0] if path.exists() else None
-        except CheckpointError:
-            return None
-
-    def _restore(self, task: Any, schedulers: list[Any], state: FitState) -> int:
-        store = self.store
-        folder = store.run_dir(self.run_id) / "checkpoints"
-        if not (folder / "last.safetensors").exists():
-            store.truncate_metrics(self.run_id, 0)
-            return 0  # interrupted before its first checkpoint: start again from epoch 1
-        try:
-            weights, meta = load_checkpoint(folder / "last.safetensors")
-            apply_weights(task.model, weights, source=f"run {self.run_id}")
-            saved = load_train_state(folder / meta.get("train_state", "last-state"))
-        except CheckpointError as exc:
-            raise RunError(f"run {self.run_id} cannot be resumed: {exc}") from None
-        task.load_state_dict(saved["task"])
-        saved_schedulers = saved.get("schedulers")
-        if saved_schedulers is None:  # checkpointed before contract 2: one schedule, of the first optimiser
-            saved_schedulers = [saved["scheduler"]] if saved.get("scheduler") else []
-        for scheduler, scheduler_state in zip(schedulers, saved_schedulers):
-            scheduler.load_state_dict(scheduler_state)
-        torch.set_rng_state(saved["rng"])  # rank 0's, which every rank restores: then each its own
-        if self.ranks is not None:
-            self.ranks.diversify_rng()
-        epoch = int(saved["epoch"])
-        state.step = int(saved.get("step", 0))  # steps so far (a stream's epochs have no fixed length)
-        state.data_pass, state.pass_taken = int(saved.get("data_pass", 0)), int(saved.get("pass_taken", 0))
-        state.pass_rng = saved.get("pass_rng") if state.pass_taken else None
-        state.best_epoch, state.best_value = saved.get("best_epoch"), saved.get("best_value")
-        state.start_loss = saved.get("start_loss")
-        if state.best_value is not None and not math.isfinite(state.best_value):
-            state.best_value = None
-        store.truncate_metrics(self.run_id, epoch)
-        if store.get(self.run_id).epochs_done < epoch and isinstance(meta.get("metrics"), dict):
-            # Killed between saving this checkpoint and recording its epoch: its sidecar has the metrics.
-            store.record_epoch(self.run_id, epoch, meta["metrics"], best_epoch=state.best_epoch,
-                               best_value=state.best_value)
-        return epoch
+def _as_run_error(records: Iterator[Record]) -> Iterator[Record]:
+    """``records``, a task found not distributable while training reported as the user's error (no traceback)."""
+    try:
+        yield from records
+    except NotDistributable as exc:
+        raise RunError(str(exc)) from None
 
 
 def _interrupted_by(full: DiskFullError, run_id: str) -> DiskFullError:

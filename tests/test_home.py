@@ -44,14 +44,14 @@ def test_a_home_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_an_unwritable_home_is_a_clear_error(studio_home, monkeypatch):
-    original = Path.write_bytes
+    original = home_module.tempfile.TemporaryFile
 
-    def refuse(self, data):
-        if self.name == ".write-test":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return original(self, data)
+    def refuse(*args, dir=None, **kwargs):  # (root may write anywhere: the refusal is the file system's, simulated)
+        if dir is not None and Path(dir) == studio_home:
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return original(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", refuse)
+    monkeypatch.setattr(home_module.tempfile, "TemporaryFile", refuse)
     with pytest.raises(HomeError) as info:
         home_module.studio_home()
     assert str(info.value) == (f"DLSTUDIO_HOME={studio_home} is not writable (Permission denied); "
@@ -102,3 +102,14 @@ def test_a_damaged_settings_file_does_not_stop_the_studio(tmp_path, content, dis
     assert settings.disabled_plugins() == disabled
     settings.set_plugin_enabled("other", False)
     assert settings.disabled_plugins() == disabled | {"other"}
+
+
+def test_processes_starting_together_each_find_the_home_writable(tmp_path, monkeypatch):
+    """A distributed run's processes check the home at the same moment: no one's check may trip another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("DLSTUDIO_HOME", str(tmp_path / "home"))
+    with ThreadPoolExecutor(4) as pool:
+        homes = list(pool.map(lambda _: studio_home(), range(400)))
+    assert set(homes) == {tmp_path / "home"}
+    assert list((tmp_path / "home").iterdir()) == []  # nothing left behind

@@ -139,16 +139,16 @@ def test_a_damaged_checkpoint_makes_resume_fail_clearly(demo_studio):
 
 
 def test_resume_never_pairs_weights_and_training_state_of_different_epochs(demo_studio, monkeypatch):
-    import dlstudio.runner
+    import dlstudio.run_checkpoints
 
-    real_save = dlstudio.runner.save_checkpoint
+    real_save = dlstudio.run_checkpoints.save_checkpoint
 
     def disk_full_for_epoch_2_weights(stem, state, meta):
         if stem.name == "last" and meta["epoch"] == 2:
             raise OSError(errno.EIO, "Input/output error")
         return real_save(stem, state, meta)
 
-    monkeypatch.setattr(dlstudio.runner, "save_checkpoint", disk_full_for_epoch_2_weights)
+    monkeypatch.setattr(dlstudio.run_checkpoints, "save_checkpoint", disk_full_for_epoch_2_weights)
     run = Run(demo_studio, demo_spec(demo_studio, "train.epochs=3"))
     records = run.records()
     for record in records:

@@ -87,11 +87,12 @@ class BestWeights(Callback):
 
     def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
         if record.is_best:
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.task.model.state_dict().items()}
+            weights = state.task.plain_model.state_dict()
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
 
     def on_fit_end(self, state: FitState, status: str) -> None:
         if self.best_state is not None and state.best_epoch != state.epoch:
-            state.task.model.load_state_dict(self.best_state)
+            state.task.plain_model.load_state_dict(self.best_state)
             state.log(f"restored the weights of epoch {state.best_epoch} (best {state.monitor or state.task.monitor})")
 
 
@@ -186,7 +187,7 @@ class WeightNorms(Callback):
 
     def on_epoch_end(self, state: FitState, record: EpochEnd) -> None:
         try:
-            norms = layer_weight_norms(state.task.model.state_dict())
+            norms = layer_weight_norms(state.task.plain_model.state_dict())
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(_norms_line(record.epoch, norms))
         except (OSError, RuntimeError, ValueError):

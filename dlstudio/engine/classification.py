@@ -52,7 +52,7 @@ class ClassificationTask(Task):
     def eval_step(self, batch: Any) -> StepResult:
         x, y = self.stepper.to_device((batch[0], batch[1]))
         with self.stepper.autocast():
-            logits = main_logits(self.model(x))
+            logits = main_logits(self.plain_model(x))
             loss = F.cross_entropy(logits, y)
         return self._result(logits, loss, y)
 

@@ -1,18 +1,19 @@
 """The engine's side of a distributed run (one process per GPU or CPU share, started by torchrun).
 
 :class:`Ranks` is this process's place among the run's processes and the few collectives the engine needs:
-gradients averaged before each optimiser step, each phase's sums added up over the ranks, and the decisions
-that must agree (cancel, stop, divergence) taken on numbers every rank shares. Nothing here starts processes
-or writes files: :mod:`dlstudio.distributed` launches torchrun, the runner decides who writes.
+gradients averaged where DDP does not average them, the running training loss (:class:`SharedLoss`), each
+phase's sums added up over the ranks, and the decisions that must agree (cancel, stop, divergence) taken on
+numbers every rank shares. Nothing here starts processes or writes files: :mod:`dlstudio.distributed` launches
+torchrun, the runner decides who writes.
 
-Why gradients are averaged in :class:`~dlstudio.engine.step.Stepper` rather than by wrapping the model in
-``DistributedDataParallel``: DDP's reducer syncs the gradients of one wrapped module's forward pass when its
-backward runs, and the tasks the contract expresses do not all train through one forward: a GAN calls its
-discriminator twice a step and back-propagates the generator's loss through it (DDP refuses a module used twice
-before backward, or syncs gradients that are then thrown away), and calls submodules the wrapper hides.
-Averaging exactly the gradients an optimiser is about to step, right after backward, is DDP's arithmetic (a sum
-over ranks divided by their number) for every task that steps through the Stepper; one flattened all-reduce
-per optimiser keeps it to one message a step. A task that steps some other way is caught by
+How gradients are synchronised: a task whose training step is one forward of its model and one backward
+(classification, the text classifiers, a language model carrying its state) gets the model wrapped in
+``DistributedDataParallel`` by :meth:`Stepper.prepare_model <dlstudio.engine.step.Stepper.prepare_model>`, and DDP
+averages the gradients while backward runs. A task DDP cannot express opts out there (a GAN calls its
+discriminator twice a step and back-propagates the generator's loss through it; DDP's reducer expects one forward
+per backward); for it the Stepper averages exactly the gradients an optimiser is about to step, right after
+backward (:meth:`Ranks.average_gradients`: DDP's arithmetic, a sum over ranks divided by their number, in one
+flattened all-reduce per optimiser). A task that steps some other way is caught by
 :meth:`Ranks.check_same_weights` after its first step, instead of training different models silently.
 """
 
@@ -30,7 +31,12 @@ from torch.utils.data import DistributedSampler, Sampler
 _SPREAD = 0x9E3779B97F4A7C15
 
 
-class RanksDisagree(RuntimeError):
+class NotDistributable(RuntimeError):
+    """Found while training: the task or its model cannot be trained by several processes (the message says why
+    and what to do instead); the runner reports it as the user's error."""
+
+
+class RanksDisagree(NotDistributable):
     """The processes of a distributed run no longer hold the same weights: the task cannot be distributed."""
 
 
@@ -140,6 +146,51 @@ class Ranks:
             return
         draw = int(torch.randint(0, 2**62, (), dtype=torch.int64))
         torch.manual_seed((draw ^ (self.rank * _SPREAD)) % 2**63)
+
+
+class SharedLoss:
+    """A distributed training phase's running loss over all ranks, brought up to date every :data:`SHARE_EVERY`
+    steps (and at the first): one small all-reduce that also carries rank 0's cancel; the steps between add up on
+    the device, without a host sync. Every rank sees the same numbers at the same step, so the loop's judgements
+    on them (divergence, cancel) stop all ranks together or none."""
+
+    def __init__(self, ranks: Ranks) -> None:
+        self.ranks = ranks
+        self.total, self.count = 0.0, 0
+        self.pending: Any = 0.0
+        self.pending_count = self.pending_steps = self.steps = 0
+        #: The first shared step's loss over all ranks (None before it, or when it was not finite).
+        self.first: float | None = None
+
+    @property
+    def loss(self) -> float:
+        return self.total / max(self.count, 1)
+
+    def add(self, loss_sum: Any, count: int) -> bool:
+        """Count one step's loss sum (a tensor may stay on the device); whether it is time to :meth:`share`."""
+        self.pending = self.pending + loss_sum
+        self.pending_count += count
+        self.pending_steps += 1
+        self.steps += 1
+        return self.steps == 1 or self.steps % SHARE_EVERY == 0
+
+    def share(self, cancelled: bool) -> None:
+        """Add the steps since the last share up over the ranks; raise Cancelled when any rank was cancelled."""
+        from dlstudio.engine.control import Cancelled
+
+        loss_sum, n, cancel = self.ranks.batch_totals(float(self.pending), self.pending_count, cancelled)
+        self.pending, self.pending_count, self.pending_steps = 0.0, 0, 0
+        if cancel:
+            raise Cancelled
+        if self.count == 0 and n:
+            first = loss_sum / n
+            self.first = first if math.isfinite(first) else None
+        self.total += loss_sum
+        self.count += n
+
+
+#: Training steps between the ranks' shared look at the running loss and at a cancel (and the first step).
+SHARE_EVERY = 8
 
 
 class ShardSampler(DistributedSampler):

@@ -15,18 +15,16 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from dlstudio.engine.callbacks import Callback
 from dlstudio.engine.control import Cancelled, RunControl
+from dlstudio.engine.distributed import Ranks, SharedLoss
 from dlstudio.engine.divergence import exploded, rising
 from dlstudio.engine.records import BatchEnd, EpochEnd, FitEnded, FitStarted, LogMessage, Record
 from dlstudio.engine.task import StepResult, Task, monitored_metric
-
-if TYPE_CHECKING:
-    from dlstudio.engine.distributed import Ranks
 
 
 class NonFiniteLoss(Exception):
@@ -286,7 +284,7 @@ def _run_phase(
     last_report = time.perf_counter()
     index = 0
     #: In a distributed run's training: the loss summed over all ranks so far, which every decision reads.
-    shared = _SharedLoss(ranks, state) if ranks is not None and training else None
+    shared = SharedLoss(ranks) if ranks is not None and training else None
     with torch.enable_grad() if training else torch.no_grad():
         for index, batch in enumerate(batches, 1):
             if ranks is None:
@@ -297,8 +295,8 @@ def _run_phase(
             count += result.count
             for name, value in result.sums.items():
                 sums[name] = sums[name] + value if name in sums else value
-            if shared is not None:
-                shared.add(result, control, task, index)
+            if shared is not None and shared.add(result.sums.get("loss", 0.0), result.count):
+                _share_loss(shared, control, task, state, index)
             if training:
                 state.step += 1
                 if state.start_loss is None and shared is None:  # one device sync, once per run
@@ -322,7 +320,7 @@ def _run_phase(
                 yield BatchEnd(state.epoch, phase, index, total, loss, step=state.step)
     state.phase = ""
     if shared is not None and shared.pending_steps:  # the same on every rank: they take as many steps
-        shared.share(control, task, index)
+        _share_loss(shared, control, task, state, index)
     if ranks is not None:
         if not training and ranks.any(control.cancelled):
             raise Cancelled
@@ -342,49 +340,16 @@ def _run_phase(
     return task.summarize({name: float(value) for name, value in sums.items()}, count)
 
 
-class _SharedLoss:
-    """A distributed training phase's running loss over all ranks, judged every :data:`SHARE_EVERY` steps (one small
-    all-reduce that also carries rank 0's cancel; the steps between add up on the device, without a host sync):
-    every rank sees the same numbers at the same step, so they all stop together or none does."""
-
-    def __init__(self, ranks: Ranks, state: FitState) -> None:
-        self.ranks, self.state = ranks, state
-        self.total, self.count = 0.0, 0
-        self.pending: Any = 0.0
-        self.pending_count = self.pending_steps = self.steps = 0
-
-    @property
-    def loss(self) -> float:
-        return self.total / max(self.count, 1)
-
-    def add(self, result: StepResult, control: RunControl, task: Task, index: int) -> None:
-        self.pending = self.pending + result.sums.get("loss", 0.0)
-        self.pending_count += result.count
-        self.pending_steps += 1
-        self.steps += 1
-        if self.steps == 1 or self.steps % SHARE_EVERY == 0:
-            self.share(control, task, index)
-
-    def share(self, control: RunControl, task: Task, index: int) -> None:
-        """Bring the running loss up to date over the ranks and judge it (also at the phase's end)."""
-        loss_sum, n, cancel = self.ranks.batch_totals(float(self.pending), self.pending_count, control.cancelled)
-        self.pending, self.pending_count, self.pending_steps = 0.0, 0, 0
-        if cancel:
-            raise Cancelled
-        self.total += loss_sum
-        self.count += n
-        state = self.state
-        if self.steps == 1:  # the run's first loss is all ranks' first batch; and a task stepping around the
-            if state.start_loss is None and n:  # Stepper trains apart: say so at its first step
-                first = loss_sum / n
-                state.start_loss = first if math.isfinite(first) else None
-            self.ranks.check_same_weights(task.model, type(task).__name__)
-        _check_divergence(task, state, _finite_loss({"loss": self.total}, self.count, state.epoch, "train", index),
-                          index)
-
-
-#: Training steps between the ranks' shared look at the running loss and at a cancel (and the first step).
-SHARE_EVERY = 8
+def _share_loss(shared: SharedLoss, control: RunControl, task: Task, state: FitState, index: int) -> None:
+    """Bring the ranks' running loss up to date and judge it; at the first step, the run's first loss is all ranks'
+    first batch, and a task stepping around the Stepper (training apart) is told so at once."""
+    shared.share(control.cancelled)
+    if shared.steps == 1:
+        if state.start_loss is None:
+            state.start_loss = shared.first
+        shared.ranks.check_same_weights(task.model, type(task).__name__)
+    _check_divergence(task, state, _finite_loss({"loss": shared.total}, shared.count, state.epoch, "train", index),
+                      index)
 
 
 def _finite_loss(sums: dict[str, Any], count: int, epoch: int, phase: str, batch: int) -> float:

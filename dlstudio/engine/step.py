@@ -13,6 +13,13 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from dlstudio.engine.distributed import NotDistributable
+
+#: The run log's words for how a distributed run's gradients are synchronised.
+SYNC_BY_DDP = "gradients synchronised by DistributedDataParallel"
+SYNC_BY_HAND = "gradients all-reduced after backward (the task calls its modules several times a step)"
 
 #: Why an optimiser that re-evaluates its loss cannot be distributed.
 CLOSURE_NOT_DISTRIBUTED = (
@@ -41,6 +48,12 @@ class Stepper:
         #: One GradScaler per optimiser, in the order they first step (their state goes in checkpoints).
         self._scalers: list[tuple[torch.optim.Optimizer, torch.amp.GradScaler]] = []
         self._pending: dict[int, Mapping[str, Any]] = {}
+        #: The parameters whose gradients DistributedDataParallel averages during backward (by ``id``), and each
+        #: with its name until the first step has shown that all take part in the loss.
+        self._synced: set[int] = set()
+        self._unchecked: list[tuple[str, torch.nn.Parameter]] = []
+        #: How a distributed run's gradients are synchronised (:data:`SYNC_BY_DDP` once a model is wrapped).
+        self.gradient_sync = SYNC_BY_HAND
 
     @classmethod
     def from_context(cls, ctx: Any) -> Stepper:
@@ -51,9 +64,26 @@ class Stepper:
                    ranks=(getattr(ctx, "extra", None) or {}).get("ranks"))
 
     # -- data and model ----------------------------------------------------------------------------
-    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
+    def prepare_model(self, model: torch.nn.Module, *, one_forward: bool = True) -> torch.nn.Module:
+        """``model`` on the run's device; in a distributed run, wrapped in ``DistributedDataParallel``.
+
+        ``one_forward``: each training step calls the returned model once, then back-propagates one loss
+        through it, as DDP requires. A task that calls the model's parts directly or one module several times
+        a step (a GAN) passes False: the model stays unwrapped and :meth:`optimize` averages the gradients
+        by hand. Checkpoints and callbacks read :attr:`Task.plain_model <dlstudio.engine.task.Task.plain_model>`.
+        """
         model = model.to(self.device)
-        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.ranks is None or not one_forward or not any(p.requires_grad for p in model.parameters()):
+            return model
+        # DDP broadcasts rank 0's weights as it is built, and its buffers at each training forward
+        # (broadcast_buffers' default); it averages the gradients bucket by bucket while backward still runs.
+        wrapped = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self._unchecked += [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self._synced.update(id(p) for _, p in self._unchecked)
+        self.gradient_sync = SYNC_BY_DDP
+        return wrapped
 
     def to_device(self, batch: Any) -> Any:
         """``batch`` with every tensor in it (nested in tuples, lists, dicts) on the run's device."""
@@ -88,7 +118,7 @@ class Stepper:
         if not self.amp:  # the plain path: a disabled GradScaler still costs Python calls per step
             loss.backward()
             if self.ranks is not None:
-                self.ranks.average_gradients(self._clip_params(optimizer, None))
+                self._average_unsynced(optimizer)
             if self.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
             optimizer.step()
@@ -96,7 +126,7 @@ class Stepper:
         scaler = self._scaler(optimizer)
         scaler.scale(loss).backward()
         if self.ranks is not None:  # every rank's scale is the same: averaging scaled gradients is exact
-            self.ranks.average_gradients(self._clip_params(optimizer, None))
+            self._average_unsynced(optimizer)
         if self.grad_clip > 0:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(self._clip_params(optimizer, parameters), self.grad_clip)
@@ -121,6 +151,32 @@ class Stepper:
             return loss
 
         return optimizer.step(closure)
+
+    def _average_unsynced(self, optimizer: torch.optim.Optimizer) -> None:
+        """Average over the ranks the gradients of ``optimizer``'s parameters that DDP did not already average."""
+        params = self._clip_params(optimizer, None)
+        if self._unchecked:
+            self._check_all_used()
+        if self._synced:
+            params = [p for p in params if id(p) not in self._synced]
+        if params:
+            self.ranks.average_gradients(params)
+
+    def _check_all_used(self) -> None:
+        """After the first backward: raise NotDistributable when a wrapped parameter took no part in the loss.
+
+        DDP (without ``find_unused_parameters``, whose graph search costs every step) averages a bucket of
+        gradients once all of its parameters have one: a parameter the loss never reaches leaves its bucket
+        unaveraged, so the ranks would step apart, and DDP itself fails at the next forward with advice the spec
+        cannot follow. The same on every rank (one model), so all of them stop here together."""
+        unused = [name for name, p in self._unchecked if p.grad is None]
+        self._unchecked = []
+        if unused:
+            shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
+            raise NotDistributable(
+                f"the model's parameters {shown} took no part in the training loss, and DistributedDataParallel "
+                "averages the gradients of a model whose every trainable parameter does: train it in one process "
+                "(without --nproc), or leave those layers out of the model")
 
     @staticmethod
     def _clip_params(optimizer: torch.optim.Optimizer, parameters: Iterable[torch.nn.Parameter] | None) -> list:

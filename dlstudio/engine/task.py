@@ -67,6 +67,16 @@ class Task:
         #: The :class:`~dlstudio.engine.step.Stepper` the task steps through, if any (its AMP state is saved).
         self.stepper = stepper
 
+    @property
+    def plain_model(self) -> nn.Module:
+        """The model itself: :attr:`model` without the ``DistributedDataParallel`` wrapper a distributed run's
+        :meth:`Stepper.prepare_model <dlstudio.engine.step.Stepper.prepare_model>` puts around it. What
+        checkpoints, weight norms and callbacks read (the wrapper's weights are named ``module.…``), and what
+        validation runs (DDP's forward would broadcast buffers, a collective a rank without batches never joins)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        return self.model.module if isinstance(self.model, DistributedDataParallel) else self.model
+
     def start_epoch(self, epoch: int, phase: str) -> None:
         """Called before each pass over the training data ("train") and each validation ("valid"):
         reset carried state (a language model's hidden state) here."""

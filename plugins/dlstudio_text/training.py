@@ -34,8 +34,9 @@ class TextClassificationTask(Task):
         else:  # (tokens, labels): every row all real tokens
             (tokens, labels), lengths = batch, None
         tokens, labels = self.stepper.to_device((tokens, labels))
+        model = self.model if self.plain_model.training else self.plain_model  # validation: no DDP wrapper
         with self.stepper.autocast():
-            logits = self.model(tokens, lengths)
+            logits = model(tokens, lengths)
             loss = F.cross_entropy(logits, labels)
         return logits, loss, labels
 
@@ -87,7 +88,7 @@ class LanguageModelTask(Task):
         super().__init__(stepper.prepare_model(ctx.model), stepper)
         self.optimizers = [build_optimizer(self.model.parameters(), ctx.train)]
         self.bptt = int(ctx.params["bptt"])
-        context = getattr(self.model, "context", None)
+        context = getattr(self.plain_model, "context", None)
         if context is not None and self.bptt > context:
             raise ValueError(f"bptt {self.bptt} is longer than the {context} tokens the model reads at once "
                              "(its context): lower [task.params] bptt or raise the model's context")
@@ -112,12 +113,13 @@ class LanguageModelTask(Task):
             window = window[0]
         window = self.stepper.to_device(window)
         tokens, targets = window[:, :-1], window[:, 1:]
-        phase = "train" if self.model.training else "valid"
+        phase = "train" if self.plain_model.training else "valid"
+        model = self.model if phase == "train" else self.plain_model  # validation: no DDP wrapper
         carried = self.state[phase]
         if carried is not None and _rows(carried) != tokens.shape[0]:
             carried = None  # a window of other rows does not continue the last one
         with self.stepper.autocast():
-            logits, state = self.model(tokens, carried)
+            logits, state = model(tokens, carried)
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         self.state[phase] = detach_state(state)  # truncated BPTT: carry the values, not the graph
         return loss, targets.numel()
@@ -154,7 +156,7 @@ class LiveSample(Callback):
         encoder = getattr(state.task, "encoder", None)
         if encoder is None:
             return
-        text = generate(state.task.model, encoder, "", length=self.length, temperature=self.temperature,
+        text = generate(state.task.plain_model, encoder, "", length=self.length, temperature=self.temperature,
                         top_k=self.top_k, seed=record.epoch)
         text = " ".join(text.split())  # one line in the log
         self.samples.append((record.epoch, text))

@@ -14,7 +14,9 @@ import torch
 from dlstudio.checkpoints import load_checkpoint
 from dlstudio.distributed import DistributedRun, Placement, train_distributed
 from dlstudio.engine import EpochEnd, FitEnded, FitStarted, LogMessage
+from dlstudio.engine.step import SYNC_BY_DDP
 from dlstudio.runner import Run, run_to_end
+from dlstudio.runs import get_run
 from tests.runs import metrics_by_epoch
 
 pytestmark = pytest.mark.slow
@@ -57,9 +59,12 @@ def test_two_processes_train_the_weights_one_process_trains_and_rank_0_alone_wri
     spec = blobs_spec(demo_studio, "train.epochs=3", "train.keep_best=false")
     alone = Run(demo_studio, spec)
     run_to_end(alone)
-    info = launch(demo_studio, spec, progress=False)
+    run = DistributedRun(demo_studio, spec, placement=Placement(nproc=2), plugin_modules=[DEMO])
+    logs = [record.text for record in run.records() if isinstance(record, LogMessage)]
+    info = get_run(demo_studio, run.run_id)
 
     assert (info.status, info.epochs_done, info.device) == ("completed", 3, "2×cpu")
+    assert f"2 processes train this run together (rank 0 reports and writes); {SYNC_BY_DDP}" in logs, logs
     assert demo_studio.store.get(info.id).params["processes"] == 2
     expected, _ = load_checkpoint(demo_studio.store.run_dir(alone.run_id) / "checkpoints" / "last.safetensors")
     weights, meta = load_checkpoint(info.run_dir / "checkpoints" / "last.safetensors")

@@ -35,7 +35,11 @@ class GanTask(Task):
 
     def __init__(self, ctx: TaskContext) -> None:
         stepper = Stepper.from_context(ctx)
-        super().__init__(stepper.prepare_model(ctx.model), stepper)
+        # Not DistributedDataParallel: a step calls D twice (on real, then on fake pictures) before D's backward,
+        # and again for G's loss, whose backward also reaches D, whose gradients are then thrown away; DDP's
+        # reducer expects one forward of the wrapped module per backward. The Stepper averages the gradients
+        # each optimiser is about to step instead (a sum over ranks over their number, as DDP computes).
+        super().__init__(stepper.prepare_model(ctx.model, one_forward=False), stepper)
         for part in ("generator", "discriminator"):
             if not hasattr(self.model, part):
                 raise ValueError(f"the GAN task needs a model with a .generator and a .discriminator (a "

@@ -66,7 +66,9 @@ class StyleTransferTask(Task):
         if stepper.amp:
             raise ValueError("mixed precision (amp) cannot scale the gradients of L-BFGS, which re-evaluates its "
                              "loss; turn [train] amp off for style transfer")
-        super().__init__(stepper.prepare_model(ctx.model), stepper)
+        # Not DistributedDataParallel: the steps read the picture (self.model.image) directly, not through a forward
+        # (a picture of its own cannot be shared out among processes anyway: run_ranks.share_out refuses it).
+        super().__init__(stepper.prepare_model(ctx.model, one_forward=False), stepper)
         params = ctx.params
         self.kind = params["features"]
         self.content_layers, self.style_layers = parse_layers(self.kind, params["content_layer"],

@@ -147,7 +147,7 @@ def test_perplexity_is_the_exponent_of_the_loss():
 def test_the_live_sample_logs_a_text_each_epoch_and_keeps_the_random_state(tmp_path):
     torch.manual_seed(0)
     model = RNNModel(ENCODER.vocab_size, 8, 8, 1)
-    task = types.SimpleNamespace(model=model, encoder=ENCODER)
+    task = types.SimpleNamespace(model=model, plain_model=model, encoder=ENCODER)
     logged: list[str] = []
     state = types.SimpleNamespace(task=task, log=lambda text, level="info": logged.append(text))
     callback = LiveSample(tmp_path, length=6)
