@@ -73,14 +73,16 @@ def _import(name: str) -> Callable[[], Any]:
 
 #: What loads before the plugins, in order: (what the window says, what it does). ``torch._dynamo`` is
 #: imported by the first optimizer step; imported there, in the run's thread, it would take the GIL from
-#: the window for seconds. scikit-learn serves the offline digits demo; imported by the first run, it
-#: would leave ~100,000 objects after the ``gc.freeze`` for every full collection to scan (a 100 ms stall).
+#: the window for seconds. scikit-learn serves the offline digits demo and TensorBoard's writer logs every run;
+#: imported by the first run, they would leave ~100,000 objects after the ``gc.freeze`` for every full collection
+#: to scan (a 100 ms stall).
 LIBRARIES: tuple[tuple[str, Callable[[], Any]], ...] = (
     ("PyTorch's native libraries", preload_native_libraries),
     ("PyTorch", _import("torch")),
     ("PyTorch's compiler front end", _import("torch._dynamo")),
     ("torchvision", _import("torchvision")),
     ("scikit-learn", _import("sklearn.datasets")),
+    ("TensorBoard's writer", _import("torch.utils.tensorboard")),  # every run's events (dlstudio.tensorboard_log)
 )
 
 
