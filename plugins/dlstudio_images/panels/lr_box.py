@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from dlstudio.gui.widgets import EmptyNote, log_plot_item
 from dlstudio_images.lr_finder import LRFinderResult, find_lr_for_spec
 
 
@@ -27,7 +28,7 @@ class LRFinderBox(QGroupBox):
         self.points: tuple[list[float], list[float]] = ([], [])
         #: Counts sweeps started and cleared: only the current one's results are shown.
         self._sweep = 0
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", plotItem=log_plot_item())  # decades labelled: 1e-4, 1e-3 …
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
@@ -35,6 +36,7 @@ class LRFinderBox(QGroupBox):
         self.plot.setMinimumHeight(180)
         self.plot.setMaximumHeight(200)  # the Find button stays in sight at the top of the column
         self.curve = self.plot.plot(pen=pg.mkPen((52, 120, 200), width=2))
+        self.empty_note = EmptyNote(self.plot.getPlotItem(), "press Find to sweep the learning rate")
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((220, 110, 30), width=2, style=pg.QtCore.Qt.DashLine))
         self.marker.hide()
         self.plot.addItem(self.marker)
@@ -62,6 +64,7 @@ class LRFinderBox(QGroupBox):
             return
         self.points = ([], [])
         self.curve.setData([], [])
+        self.empty_note.set_empty(True, "sweeping…")
         self.marker.hide()
         self.find_button.setEnabled(False)
         self.use_button.setEnabled(False)
@@ -93,6 +96,7 @@ class LRFinderBox(QGroupBox):
         self.result = None
         self.points = ([], [])
         self.curve.setData([], [])
+        self.empty_note.set_empty(True, "press Find to sweep the learning rate")
         self.marker.hide()
         self.use_button.setEnabled(False)
         self.find_button.setEnabled(True)
@@ -105,6 +109,7 @@ class LRFinderBox(QGroupBox):
             self.points[1].append(loss)
             if len(self.points[0]) % 5 == 0:
                 self.curve.setData(*self.points)
+                self.empty_note.set_empty(False)
 
     def _done(self, result: LRFinderResult) -> None:
         self.result = result
@@ -115,6 +120,7 @@ class LRFinderBox(QGroupBox):
             best = min(losses)
             # keep the divergence from squashing the interesting part of the curve
             self.curve.setData(list(lrs), [min(v, best * 4) for v in losses])
+            self.empty_note.set_empty(False)
         if result.suggestion is None:
             self.label.setText("No suggestion: the sweep was too short. Try more data or a larger range.")
             return
