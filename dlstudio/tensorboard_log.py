@@ -16,6 +16,7 @@ import json
 import math
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -173,7 +174,28 @@ class TensorBoardLogger(Callback):
             return self._writer_factory(str(self.log_dir))
         from torch.utils.tensorboard import SummaryWriter
 
-        return SummaryWriter(str(self.log_dir), flush_secs=10)
+        writer = SummaryWriter(str(self.log_dir), flush_secs=10)
+        self._quiet_tensorboards_thread(writer)
+        return writer
+
+    def _quiet_tensorboards_thread(self, writer: Any) -> None:
+        """TensorBoard writes its file from a thread of its own and lets that thread's exception escape (a
+        traceback on stderr when the disk fills, beside the run's one "the disk is full" message). Its error is
+        recorded here instead, reported at the run's end like any of this logger's. (Python calls a thread's
+        ``_invoke_excepthook`` with the exception current; where a future TensorBoard or Python differs, nothing
+        changes but the traceback.)"""
+        try:
+            worker = writer._get_file_writer().event_writer._async_writer._worker
+        except AttributeError:
+            return
+        if not isinstance(worker, threading.Thread) or not hasattr(worker, "_invoke_excepthook"):
+            return
+
+        def record(_thread: threading.Thread) -> None:
+            exc = sys.exc_info()[1]
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+
+        worker._invoke_excepthook = record
 
     def _write_scalar(self, writer: Any, tag: str, value: float, step: int) -> None:
         writer.add_scalar(tag, value, step)
