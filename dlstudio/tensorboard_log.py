@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from dlstudio.engine.callbacks import Callback
@@ -69,6 +70,25 @@ def flat_hparams(spec: Mapping[str, Any]) -> dict[str, float | int | str | bool]
 
     walk("", spec)
     return out
+
+
+#: Bins of each weight histogram.
+HISTOGRAM_BINS = 64
+
+
+def weight_histogram(param: torch.Tensor) -> tuple[tuple[float, ...], list[float], list[float]]:
+    """A parameter's histogram, counted by torch where the parameter lives (``histc`` runs without the GIL):
+    ((min, max, count, sum, sum of squares), bucket right edges, bucket counts). Measured: counting in the writer
+    thread instead (numpy, Python) cost training 4 % more wall time than its own CPU time, by holding the GIL
+    while the training thread waited for it."""
+    values = param.detach().float().flatten()
+    low, high = float(values.min()), float(values.max())
+    if high <= low:  # one value: one bucket
+        high = low + 1e-12
+    counts = torch.histc(values, bins=HISTOGRAM_BINS, min=low, max=high)
+    limits = torch.linspace(low, high, HISTOGRAM_BINS + 1)[1:]
+    stats = (low, high, float(values.numel()), float(values.sum()), float((values * values).sum()))
+    return stats, limits.tolist(), counts.cpu().tolist()
 
 
 class TensorBoardLogger(Callback):
@@ -121,7 +141,7 @@ class TensorBoardLogger(Callback):
         if self.histograms:
             for name, param in state.task.model.named_parameters():
                 if not isinstance(param, nn.parameter.UninitializedParameter):
-                    self._put("histogram", name, param.detach().to("cpu", copy=True).numpy(), record.epoch)
+                    self._put("histogram", name, *weight_histogram(param), record.epoch)
         messages = [m.text for m in state.messages]
         if messages:
             self._put("text", "log", "\n\n".join(messages), record.epoch)
@@ -200,8 +220,10 @@ class TensorBoardLogger(Callback):
     def _write_scalar(self, writer: Any, tag: str, value: float, step: int) -> None:
         writer.add_scalar(tag, value, step)
 
-    def _write_histogram(self, writer: Any, name: str, values: np.ndarray, step: int) -> None:
-        writer.add_histogram(f"weights/{name}", values, step)
+    def _write_histogram(self, writer: Any, name: str, stats: tuple[float, ...], limits: list[float],
+                         counts: list[float], step: int) -> None:
+        low, high, num, total, squares = stats
+        writer.add_histogram_raw(f"weights/{name}", low, high, num, total, squares, limits, counts, step)
 
     def _write_text(self, writer: Any, tag: str, text: str, step: int) -> None:
         writer.add_text(tag, text, step)

@@ -165,3 +165,20 @@ def test_a_model_with_an_embedding_table_goes_to_the_projector(tmp_path):
     tensors = next(tmp_path.glob("*/0/tensors.tsv")).read_text().splitlines()
     weights = state.task.model[0].weight.detach().numpy()
     assert np.allclose([[float(v) for v in line.split("\t")] for line in tensors], weights, atol=1e-5)
+
+
+def test_a_weight_histogram_counts_as_numpy_does():
+    import numpy as np
+    import torch
+
+    from dlstudio.tensorboard_log import HISTOGRAM_BINS, weight_histogram
+
+    param = torch.nn.Parameter(torch.randn(300, 7, generator=torch.Generator().manual_seed(3)))
+    (low, high, num, total, squares), limits, counts = weight_histogram(param)
+    values = param.detach().numpy().ravel().astype(np.float64)
+    expected, edges = np.histogram(values, bins=HISTOGRAM_BINS, range=(values.min(), values.max()))
+    assert num == values.size and sum(counts) == values.size
+    np.testing.assert_allclose(counts, expected, atol=1)  # float32 vs float64 at a bucket's edge: one value moves
+    np.testing.assert_allclose(limits, edges[1:], rtol=1e-5)
+    assert (low, high) == pytest.approx((values.min(), values.max()))
+    assert (total, squares) == pytest.approx((values.sum(), (values ** 2).sum()), rel=1e-4)
