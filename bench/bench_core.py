@@ -14,7 +14,6 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_core.py`` (or ``ma
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import statistics
@@ -98,30 +97,6 @@ def bench_engine_overhead() -> tuple[list[float], float]:
     return ratios, min(engine_times) / min(bare_times)
 
 
-class LatenessProbe:
-    """A 10 ms QTimer; how late each tick comes is how long the event loop was kept from running."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QElapsedTimer, QTimer
-
-        self.ticks: list[float] = []
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        self.ticks.append(self.clock.nsecsElapsed() / 1e6)
-
-    def start(self) -> None:
-        self.clock.start()
-        self.timer.start()
-
-    def stop(self) -> list[float]:
-        self.timer.stop()
-        return [max(0.0, b - a - 10.0) for a, b in itertools.pairwise(self.ticks)]
-
-
 #: One-epoch runs, alternating: this machine's load drifts over tens of seconds, so pairs close in time
 #: compare best.
 GUI_ROUNDS = 16
@@ -186,6 +161,7 @@ def gui_side(home: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from dlstudio.gui.app import gui_settings, warm_up_torch
+    from dlstudio.gui.lateness import LatenessProbe
     from dlstudio.gui.main_window import MainWindow
     from dlstudio.gui.torch_threads import keep_gui_thread_serial, use_compute_threads
 

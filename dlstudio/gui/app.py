@@ -65,18 +65,6 @@ def studio_loaded(window, studio) -> None:
     collect_on_gui_thread()
 
 
-def load_studio(window) -> None:
-    """Both steps at once, on the GUI thread (tests and scripts that want a loaded window right away)."""
-    from dlstudio.gui.gc_policy import collect_on_gui_thread, freeze_startup_objects
-    from dlstudio.gui.torch_threads import keep_gui_thread_serial
-
-    warm_up_torch()
-    keep_gui_thread_serial()
-    window.attach_studio(open_studio(window.home))
-    freeze_startup_objects()
-    collect_on_gui_thread()
-
-
 def load_in_background(window, on_done=None):
     """Show the window's loading page and load everything in a background thread (see the module's docstring);
     ``on_done()`` runs on the GUI thread once the panels are attached. Returns the loader."""

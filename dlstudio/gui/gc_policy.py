@@ -50,11 +50,3 @@ def freeze_loaded_objects() -> None:
     """Move everything alive after start-up out of the collector's sight, without collecting first: a full
     collection of ~360,000 objects would stall the window for ~350 ms, to free a few start-up cycles."""
     gc.freeze()
-
-
-def freeze_startup_objects() -> None:
-    """Move everything alive after start-up (torch, Qt, plugins: ~360,000 objects) out of the collector's
-    sight. A full collection then scans only what came later: 160 ms → under 1 ms on this machine, so the
-    timer's full collections never stall the window."""
-    gc.collect()
-    gc.freeze()

@@ -52,8 +52,8 @@ def test_the_window_responds_and_shows_progress_while_everything_loads(bare_wind
     assert [t for t, _d, _n in texts][-1] == "Loading the plugins' panels…"
     assert [d for _t, d, _n in texts] == sorted(d for _t, d, _n in texts)
     assert bare_window.studio is not None and "demo" in bare_window.family_pages
-    assert bare_window.findChild(startup.LoadingPage) is None or not bare_window.findChild(
-        startup.LoadingPage).isVisible()
+    pages = [bare_window.pages.widget(i) for i in range(bare_window.pages.count())]
+    assert not any(isinstance(page, startup.LoadingPage) for page in pages)  # the loading page is gone
 
 
 def test_a_broken_install_is_reported_in_the_window(bare_window, monkeypatch, qtbot):
