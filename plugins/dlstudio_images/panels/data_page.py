@@ -90,7 +90,9 @@ class DataPage(QWidget):
         grids.addWidget(sample_box)
         grids.addWidget(aug_box)
         body = QSplitter()
-        body.addWidget(_scrolled(settings))
+        self.settings_area = _scrolled(settings)
+        self._keep_settings_width()
+        body.addWidget(self.settings_area)
         main = QSplitter()
         main.setOrientation(main.orientation().Vertical)
         main.addWidget(grids)
@@ -132,7 +134,15 @@ class DataPage(QWidget):
             self.forms[src.id].changed.connect(self._edited)
             self.form_holder.addWidget(self.forms[src.id])
         self.forms[src.id].show()
+        self._keep_settings_width()
         self._edited()
+
+    def _keep_settings_width(self) -> None:
+        """The settings keep their width (a narrow window shrinks the pictures, not the fields)."""
+        area = getattr(self, "settings_area", None)
+        if area is not None:
+            area.setMinimumWidth(area.widget().minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
+                                 + 2 * area.frameWidth() + 8)
 
     # -- the shared data definition -------------------------------------------------------------------
     def _edited(self) -> None:

@@ -10,6 +10,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QSizePolicy, QWidget
 
+from dlstudio.gui.widgets import EmptyNote
+
 
 def to_pixmap(image: np.ndarray, size: int | None = None) -> QPixmap:
     """A uint8 ``[H, W]`` or ``[H, W, C]`` array as a pixmap, scaled (nearest) so its longer side is ``size``."""
@@ -106,10 +108,12 @@ class BarChart(pg.PlotWidget):
         self.hideButtons()
         self.showGrid(x=horizontal, y=not horizontal, alpha=0.2)
         self.setMinimumHeight(160)
+        self.empty_note = EmptyNote(self.getPlotItem())  # no made-up 0–1 axes before there are bars
 
     def set_bars(self, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], tuple]]) -> None:
         """``series``: (name, values, rgb) drawn side by side per label."""
         self.clear()
+        self.empty_note.set_empty(not labels or not series)
         if self.plotItem.legend is None and len(series) > 1:
             self.addLegend(offset=(-10, 10))
         n = max(1, len(series))
